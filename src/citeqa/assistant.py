@@ -1,0 +1,223 @@
+"""`Assistant`: the one entry object. It wires the stages together and holds no logic of its own."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from citeqa.answer import ArticleMeta, ComposerSettings, compose
+from citeqa.config import ChunkSettings, Config, default_kb_path
+from citeqa.embed import Embedder, load_embedder
+from citeqa.errors import InputError, KBMismatchError, KBNotFoundError
+from citeqa.indexer import Indexer
+from citeqa.ingest import article_from_record, read_paths
+from citeqa.retrieve import DenseRanker, Query, Retriever
+from citeqa.schema import Answer, Article, Hit, IngestReport, Skipped
+from citeqa.store import ArticleInfo, KnowledgeBase, Manifest
+from citeqa.text import check_question
+
+
+
+class Assistant:
+    """Question answering over one knowledge base.
+
+    >>> qa = Assistant.open("embeddings/default")
+    >>> qa.ask("Where will the drills be held?").text
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        config: Config,
+        embedder: Embedder | None = None,
+        composer: ComposerSettings | None = None,
+    ) -> None:
+        self.kb = kb
+        self.config = config
+        self.composer = composer or ComposerSettings()
+        self._embedder = embedder
+        self._load_lock = threading.Lock()
+        self.retriever = Retriever(kb, [DenseRanker(kb)])
+
+    # ---------------------------------------------------------------- construction
+
+    @classmethod
+    def open(
+        cls,
+        kb: str | os.PathLike[str] | None = None,
+        *,
+        config: Config | None = None,
+        embedder: Embedder | None = None,
+        model: str | None = None,
+    ) -> Assistant:
+        """Open an existing knowledge base. Its manifest names the model, unless `model` insists."""
+        path = Path(kb) if kb is not None else default_kb_path()
+        want = embedder.name if embedder is not None else model
+        store = KnowledgeBase.open(path, model=want, dim=embedder.dim if embedder is not None else None)
+        cfg = (config or Config()).with_(
+            model=store.manifest.model, chunk=ChunkSettings(**store.manifest.chunker)
+        )
+        return cls(store, cfg, embedder)
+
+    @classmethod
+    def build(
+        cls,
+        sources: Iterable[object],
+        kb: str | os.PathLike[str] | None = None,
+        *,
+        config: Config | None = None,
+        embedder: Embedder | None = None,
+        progress: bool = True,
+    ) -> Assistant:
+        """Open the knowledge base at `kb` (creating it if needed) and add `sources` to it."""
+        qa = cls.create(kb, config=config, embedder=embedder)
+        qa.add(sources, progress=progress)
+        return qa
+
+    @classmethod
+    def create(
+        cls,
+        kb: str | os.PathLike[str] | None = None,
+        *,
+        config: Config | None = None,
+        embedder: Embedder | None = None,
+    ) -> Assistant:
+        """Open the knowledge base at `kb`, or create an empty one built for `config.model`."""
+        path = Path(kb) if kb is not None else default_kb_path()
+        cfg = config or Config()
+        if embedder is not None:
+            cfg = cfg.with_(model=embedder.name)
+        try:
+            return cls.open(path, config=cfg, embedder=embedder, model=cfg.model)
+        except KBNotFoundError:
+            pass
+        emb = embedder or load_embedder(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
+        manifest = Manifest(model=cfg.model, dim=emb.dim, chunker=cfg.chunk.to_dict())
+        return cls(KnowledgeBase.create(path, manifest), cfg, emb)
+
+    @property
+    def embedder(self) -> Embedder:
+        """Loaded on first use, so listing or removing articles never imports the model stack."""
+        with self._load_lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(
+                    self.config.model, device=self.config.device, batch_size=self.config.batch_size
+                )
+                if self._embedder.dim != self.kb.manifest.dim:
+                    raise KBMismatchError(
+                        f"model {self.config.model!r} gives {self._embedder.dim}-dimensional vectors "
+                        f"but {self.kb.path} holds {self.kb.manifest.dim}; rebuild the knowledge base"
+                    )
+            return self._embedder
+
+    # ---------------------------------------------------------------- writes
+
+    def add(self, sources: Iterable[object], *, progress: bool = True) -> IngestReport:
+        """Add or update articles from files, folders, `Article`s or dict records. Idempotent."""
+        articles, skipped = collect(sources)
+        indexer = Indexer(self.kb, lambda: self.embedder, self.config.chunk)
+        return indexer.add(articles, skipped, progress=progress)
+
+    def remove(self, *article_ids: str) -> list[str]:
+        """Remove articles by id from every index; returns those that existed."""
+        known = self.kb.article_hashes()
+        missing = [a for a in article_ids if a not in known]
+        if missing:
+            raise InputError(f"no article with id {', '.join(map(repr, missing))}; see `citeqa list`")
+        self.kb.write([], removes=list(article_ids))
+        return list(article_ids)
+
+    # ---------------------------------------------------------------- reads
+
+    def search(self, question: str, top_k: int | None = None) -> list[Hit]:
+        return [c.hit for c in self._retrieve(question, top_k)[1]]
+
+    def ask(self, question: str, top_k: int | None = None, *, query: str | None = None) -> Answer:
+        """Answer from the articles, every sentence cited; abstains when they don't say."""
+        t0 = time.perf_counter()
+        q = check_question(question, self.config.max_question_chars)
+        retrieval_text = check_question(query, self.config.max_question_chars * 4) if query else q
+        qvec, candidates = self._retrieve(retrieval_text, top_k)
+        t1 = time.perf_counter()
+        meta = {}
+        for aid in {c.hit.passage.article_id for c in candidates}:
+            art = self.kb.get_article(aid)
+            if art is not None:
+                meta[aid] = ArticleMeta(art.title, art.source, art.published)
+        answer = compose(q, qvec, candidates, meta, self.composer, query=retrieval_text)
+        t2 = time.perf_counter()
+        answer.timings_ms.update(retrieve=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, total=(t2 - t0) * 1e3)
+        return answer
+
+    def _retrieve(self, text: str, top_k: int | None) -> tuple[object, list]:  # type: ignore[type-arg]
+        k = self._check_top_k(top_k)
+        text = check_question(text, self.config.max_question_chars * 4)
+        qvec = self.embedder.encode_queries([text])[0]
+        return qvec, self.retriever.retrieve(Query(text, qvec), k, depth=self.config.candidates)
+
+    def _check_top_k(self, top_k: int | None) -> int:
+        if top_k is None:
+            return self.config.top_k
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 100:
+            raise InputError(f"top_k must be a whole number from 1 to 100, got {top_k!r}")
+        return top_k
+
+    def articles(self) -> list[ArticleInfo]:
+        return self.kb.list_articles()
+
+    def article(self, article_id: str) -> Article:
+        art = self.kb.get_article(article_id)
+        if art is None:
+            raise InputError(f"no article with id {article_id!r}; see `citeqa list`")
+        return art
+
+    def verify(self) -> list[str]:
+        return self.kb.verify()
+
+    def close(self) -> None:
+        self.kb.close()
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def collect(sources: Iterable[object]) -> tuple[list[Article], list[Skipped]]:
+    """Files and folders are read by `ingest`; `Article`s pass through; dicts become articles."""
+    if isinstance(sources, (str, os.PathLike, Mapping, Article)):
+        sources = [sources]
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    paths: list[str | os.PathLike[str]] = []
+    for i, src in enumerate(sources):
+        if isinstance(src, Article):
+            articles.append(src)
+        elif isinstance(src, Mapping):
+            try:
+                articles.append(article_from_record(src, where=f"record {i}"))
+            except InputError as exc:
+                skipped.append(Skipped(f"record {i}", str(exc)))
+        elif isinstance(src, (str, os.PathLike)):
+            paths.append(src)
+        else:
+            skipped.append(Skipped(f"item {i}", f"cannot ingest a {type(src).__name__}"))
+    if paths:
+        read, bad = read_paths(paths)
+        articles += read
+        skipped += bad
+    return _dedupe(articles, skipped)
+
+
+def _dedupe(articles: Sequence[Article], skipped: list[Skipped]) -> tuple[list[Article], list[Skipped]]:
+    seen: dict[str, Article] = {}
+    for a in articles:
+        if a.id in seen:
+            skipped.append(Skipped(a.path or a.id, f"duplicate id {a.id!r} in the same batch"))
+        else:
+            seen[a.id] = a
+    return list(seen.values()), skipped

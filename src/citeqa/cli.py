@@ -1,0 +1,193 @@
+"""`citeqa` command line: a thin layer over `Assistant`. Errors are one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from citeqa.config import Config, default_kb_path
+from citeqa.errors import CiteqaError
+from citeqa.schema import Answer
+from citeqa.text import squash
+
+
+def _kb(args: argparse.Namespace) -> Path:
+    return Path(args.kb) if args.kb else default_kb_path()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from citeqa.assistant import Assistant, collect
+
+    config = Config(model=args.model) if args.model else Config()
+    qa = Assistant.create(_kb(args), config=config)
+    articles, skipped = collect(args.paths)
+    report = qa.add(articles, progress=not args.quiet)
+    report = type(report)(**{**report.__dict__, "skipped": tuple(skipped)})
+    if args.prune:
+        keep = {a.id for a in articles}
+        stale = [a.id for a in qa.articles() if a.id not in keep]
+        if stale:
+            qa.remove(*stale)
+            report = type(report)(**{**report.__dict__, "removed": tuple(stale)})
+    if args.json:
+        print(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in report.__dict__.items()
+                          if k != "skipped"} | {"skipped": [s.__dict__ for s in report.skipped]}, indent=2))
+    else:
+        print(f"{_kb(args)}: {report.summary()}")
+        for s in report.skipped:
+            print(f"  skipped {s.path}: {s.reason}")
+        if report.truncated:
+            print(f"  warning: {report.truncated} passages exceed the model's window and were cut")
+    return 0
+
+
+def print_answer(answer: Answer, out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
+    print(answer.text, file=out)
+    if answer.citations:
+        print(file=out)
+    for c in answer.citations:
+        date = f", {c.published}" if c.published else ""
+        print(f"[{c.n}] {c.title or c.article_id}{date} ({c.article_id}, chars {c.start}-{c.end})", file=out)
+        print(f"    \"{squash(c.quote)}\"", file=out)
+    if answer.abstained and answer.hits:
+        print("\nClosest passages:", file=out)
+        for h in answer.hits[:3]:
+            print(f"  {h.rank}. ({h.score:.2f}) {squash(h.passage.text)[:160]}", file=out)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from citeqa.assistant import Assistant
+
+    qa = Assistant.open(_kb(args))
+    answer = qa.ask(args.question, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_answer(answer)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from citeqa.assistant import Assistant
+
+    qa = Assistant.open(_kb(args))
+    session = qa.chat()
+    print(f"citeqa chat over {len(qa.articles())} articles in {_kb(args)}. Empty line or Ctrl-D quits.")
+    while True:
+        try:
+            line = input("\nyou> ")
+        except EOFError:
+            print()
+            return 0
+        if not line.strip():
+            return 0
+        try:
+            print_answer(session.ask(line))
+        except CiteqaError as exc:
+            print(f"citeqa: {exc}")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from citeqa.assistant import Assistant
+
+    rows = Assistant.open(_kb(args)).articles()
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], indent=2, ensure_ascii=False))
+        return 0
+    for r in rows:
+        print(f"{r.id}\t{r.published or '-'}\t{r.passages} passages\t{r.title}")
+    print(f"{len(rows)} articles", file=sys.stderr)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from citeqa.assistant import Assistant
+
+    removed = Assistant.open(_kb(args)).remove(*args.ids)
+    print(f"removed {len(removed)} article(s): {', '.join(removed)}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from citeqa.assistant import Assistant
+
+    qa = Assistant.open(_kb(args))
+    problems = qa.verify()
+    counts = qa.kb.counts()
+    if problems:
+        for p in problems:
+            print(f"problem: {p}")
+        print(f"{_kb(args)}: {len(problems)} problem(s)")
+        return 1
+    print(f"{_kb(args)}: ok ({counts['articles']} articles, {counts['passages']} passages)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citeqa", description="Question answering over articles, with citations.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def kb_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--kb", help="knowledge base folder (default: $CITEQA_KB or embeddings/default)")
+
+    p = sub.add_parser("ingest", help="add or update articles (files or folders); idempotent")
+    p.add_argument("paths", nargs="+")
+    kb_arg(p)
+    p.add_argument("--model", help="embedding model for a new knowledge base (default: all-MiniLM-L6-v2)")
+    p.add_argument("--prune", action="store_true", help="remove articles that are not in PATHS")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question")
+    kb_arg(p)
+    p.add_argument("--top-k", type=_int_arg, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="terminal chat with follow-up questions")
+    kb_arg(p)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("list", help="list the articles")
+    kb_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("remove", help="remove articles by id")
+    p.add_argument("ids", nargs="+")
+    kb_arg(p)
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("verify", help="check the knowledge base for damage")
+    kb_arg(p)
+    p.set_defaults(func=cmd_verify)
+    return parser
+
+
+def _int_arg(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CiteqaError as exc:
+        print(f"citeqa: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("citeqa: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

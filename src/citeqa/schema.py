@@ -1,0 +1,189 @@
+"""The frozen dataclasses that flow between stages. No `dict[str, Any]` crosses a module boundary.
+
+Offsets are Python string indices into `Article.text`; the contract every test checks is
+`article.text[start:end] == quote` for passages, sentences and citations alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as stored: `text` is the body exactly as ingested (metadata lines removed)."""
+
+    id: str
+    title: str
+    text: str
+    source: str = ""
+    url: str = ""
+    published: str = ""  # ISO date (YYYY-MM-DD) when known, else ""
+    path: str = ""  # where it was read from, relative to the ingest root when possible
+
+
+@dataclass(frozen=True)
+class Span:
+    """A character range `[start, end)` of an article's text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk of an article: `article.text[start:end] == text`."""
+
+    id: str
+    article_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    sentences: tuple[Span, ...] = ()  # sentence spans inside this passage, article offsets
+    n_tokens: int = 0  # word pieces the embedder sees (title prefix included)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage. `score` is the final (fused) score; ranks are 1-based, 0 = not ranked."""
+
+    passage: Passage
+    score: float
+    rank: int
+    dense_rank: int = 0
+    lexical_rank: int = 0
+    dense_score: float = 0.0
+    lexical_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A checkable pointer: `article.text[start:end] == quote`."""
+
+    n: int
+    article_id: str
+    passage_id: str
+    start: int
+    end: int
+    quote: str
+    title: str = ""
+    source: str = ""
+    published: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "article_id": self.article_id,
+            "passage_id": self.passage_id,
+            "start": self.start,
+            "end": self.end,
+            "quote": self.quote,
+            "title": self.title,
+            "source": self.source,
+            "published": self.published,
+        }
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of the answer text and the citation numbers that back it."""
+
+    text: str
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """A short span (who/when/where/how many) inside a cited sentence."""
+
+    text: str
+    article_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `Assistant.ask` returns. `to_dict()` is the JSON contract of DESIGN.md."""
+
+    question: str
+    text: str
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+    hits: tuple[Hit, ...]
+    abstained: bool
+    confidence: float
+    short: ShortAnswer | None = None
+    reason: str = ""  # why the assistant abstained (empty when it answered)
+    query: str = ""  # the retrieval query actually used (differs for chat follow-ups)
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "confidence": round(self.confidence, 4),
+            "sentences": [{"text": s.text, "citations": list(s.citations)} for s in self.sentences],
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [
+                {
+                    "rank": h.rank,
+                    "passage_id": h.passage.id,
+                    "article_id": h.passage.article_id,
+                    "score": round(h.score, 4),
+                    "dense_rank": h.dense_rank,
+                    "lexical_rank": h.lexical_rank,
+                    "start": h.passage.start,
+                    "end": h.passage.end,
+                    "text": h.passage.text,
+                }
+                for h in self.hits
+            ],
+        }
+        if self.short is not None:
+            out["short"] = {
+                "text": self.short.text,
+                "article_id": self.short.article_id,
+                "start": self.short.start,
+                "end": self.short.end,
+            }
+        if self.abstained:
+            out["reason"] = self.reason
+        if self.query and self.query != self.question:
+            out["query"] = self.query
+        return out
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file or record that could not be ingested, and why (names the file and line)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What `Assistant.add` did. Lists hold article ids, except `skipped`."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    removed: tuple[str, ...] = ()
+    passages: int = 0  # passages embedded by this call
+    truncated: int = 0  # passages the model would cut (target 0)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.unchanged)} unchanged",
+            f"{len(self.skipped)} skipped",
+        ]
+        if self.removed:
+            parts.append(f"{len(self.removed)} removed")
+        return ", ".join(parts) + f"; {self.passages} passages embedded in {self.seconds:.1f}s"

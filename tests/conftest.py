@@ -1,0 +1,60 @@
+"""Shared fixtures. The real model is loaded once per test session (about 5 s of imports)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "data" / "articles" / "heydar-aliyev-2023-drills.txt"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from citeqa.embed import load_embedder
+
+    return load_embedder()
+
+
+@pytest.fixture()
+def hash_embedder():
+    from citeqa.embed import HashEmbedder
+
+    return HashEmbedder(dim=64)
+
+
+@pytest.fixture(scope="session")
+def seed_kb(tmp_path_factory, real_embedder) -> Path:
+    """A knowledge base holding only the seed article, built with the real model (read-only in tests)."""
+    from citeqa import Assistant
+
+    kb = tmp_path_factory.mktemp("kb") / "seed"
+    Assistant.build([SEED], kb=kb, embedder=real_embedder, progress=False).close()
+    return kb
+
+
+@pytest.fixture()
+def seed_qa(seed_kb, real_embedder, tmp_path):
+    """An Assistant over a private copy of the seed knowledge base (tests may write to it)."""
+    from citeqa import Assistant
+
+    copy = tmp_path / "kb"
+    shutil.copytree(seed_kb, copy)
+    qa = Assistant.open(copy, embedder=real_embedder)
+    yield qa
+    qa.close()
+
+
+def round_trips(qa, answer) -> bool:
+    """The citation contract: every quote is exactly the article's text at its offsets."""
+    for c in answer.citations:
+        if qa.article(c.article_id).text[c.start : c.end] != c.quote:
+            return False
+    return True

@@ -1,0 +1,73 @@
+"""The command line: one-line errors with a non-zero exit, JSON on request."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import shutil
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def run(*args: str, kb=None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "citeqa.cli", *args] + (["--kb", str(kb)] if kb else [])
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def cli_kb(seed_kb, tmp_path_factory):
+    copy = tmp_path_factory.mktemp("cli") / "kb"
+    shutil.copytree(seed_kb, copy)
+    return copy
+
+
+def test_ask_json_follows_the_contract(cli_kb):
+    r = run("ask", "Where will the Heydar Aliyev-2023 drills be held?", "--json", kb=cli_kb)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["question"].startswith("Where") and d["citations"] and d["passages"]
+    assert any("Kars" in c["quote"] for c in d["citations"])
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("ask", ""), "question is empty"),
+        (("ask", "x" * 3000), "limit"),
+        (("ask", "Where?", "--top-k", "0"), "top_k"),
+        (("ask", "Where?", "--top-k", "abc"), "whole number"),
+        (("remove", "no-such-id"), "no article"),
+    ],
+)
+def test_bad_input_is_one_line_no_traceback(cli_kb, args, needle):
+    r = run(*args, kb=cli_kb)
+    assert r.returncode != 0
+    assert needle in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_kb_is_explained(tmp_path):
+    r = run("ask", "Where?", kb=tmp_path / "missing")
+    assert r.returncode == 2 and "citeqa ingest" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_list_verify_and_idempotent_ingest(cli_kb):
+    r = run("list", "--json", kb=cli_kb)
+    assert [a["id"] for a in json.loads(r.stdout)] == ["heydar-aliyev-2023-drills"]
+    assert run("verify", kb=cli_kb).stdout.strip().endswith("8 passages)") or "ok" in run("verify", kb=cli_kb).stdout
+    r = run("ingest", str(REPO / "data" / "articles"), kb=cli_kb)
+    assert r.returncode == 0 and "1 unchanged" in r.stdout
+
+
+def test_ingest_reports_skipped_files(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "good.txt").write_text("The bridge over the Araz river reopened on Monday.")
+    (tmp_path / "docs" / "bad.txt").write_bytes(b"\x00\xff\xfe binary")
+    r = run("ingest", str(tmp_path / "docs"), kb=tmp_path / "kb")
+    assert r.returncode == 0, r.stderr
+    assert "1 added" in r.stdout and "skipped" in r.stdout and "bad.txt" in r.stdout

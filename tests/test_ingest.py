@@ -1,0 +1,430 @@
+"""Tests for citeqa.ingest: every format, every way a file can be bad, ids and paths."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from citeqa import ingest
+from citeqa.errors import InputError
+from citeqa.ingest import SUPPORTED_SUFFIXES, article_from_record, content_hash, read_paths
+from citeqa.schema import Article, Skipped
+
+SEED = Path(__file__).resolve().parents[1] / "data" / "articles" / "heydar-aliyev-2023-drills.txt"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ingest"
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8", newline="")
+    return path
+
+
+def read_one(path: Path) -> Article:
+    articles, skipped = read_paths([path])
+    assert skipped == []
+    assert len(articles) == 1
+    return articles[0]
+
+
+def reasons(skipped: list[Skipped]) -> dict[str, str]:
+    return {s.path: s.reason for s in skipped}
+
+
+# --- the demo seed article ----------------------------------------------------------------------
+
+
+def test_seed_article() -> None:
+    article = read_one(SEED)
+    assert article.id == "heydar-aliyev-2023-drills"
+    assert article.title == "Heydar Aliyev 2023 drills"
+    assert article.published == "2023-04-18"
+    assert article.text.startswith("A group of Azerbaijan")
+    assert "11:09" not in article.text and "date" not in article.text[:50]
+    assert article.text.endswith(article.text.strip())  # no stray whitespace around the body
+    assert article.source == "" and article.url == ""
+    assert article.path == "heydar-aliyev-2023-drills.txt"  # given absolute: the file name only
+    # Everything after the metadata line and its blank line is kept exactly.
+    raw = SEED.read_text(encoding="utf-8")
+    assert article.text == raw.split("\n", 2)[2].strip()
+
+
+def test_seed_folder_relative_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(SEED.parents[2])
+    articles, skipped = read_paths(["data/articles"])
+    assert skipped == []
+    assert [(a.id, a.path) for a in articles] == [
+        ("heydar-aliyev-2023-drills", "data/articles/heydar-aliyev-2023-drills.txt")
+    ]
+
+
+# --- .txt ---------------------------------------------------------------------------------------
+
+
+def test_txt_metadata_lines(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "a.txt",
+        "Title: Talks in Baku\nSource: Azernews\nURL: https://example.com/talks\n"
+        "Published: April 18, 2023\nAuthor: Someone\n\n\nBody line one.\n\nBody line two.\n",
+    )
+    article = read_one(path)
+    assert (article.title, article.source, article.url, article.published) == (
+        "Talks in Baku",
+        "Azernews",
+        "https://example.com/talks",
+        "2023-04-18",
+    )
+    assert article.text == "Body line one.\n\nBody line two."
+
+
+@pytest.mark.parametrize(
+    ("line", "iso"),
+    [
+        ("date 2023-04-18 18 April 2023 11:09 (UTC+04:00)", "2023-04-18"),
+        ("date: 18 April 2023", "2023-04-18"),
+        ("Date: Tuesday, 18th Apr. 2023", "2023-04-18"),
+        ("  published 2023/4/8", "2023-04-08"),
+        ("DATE: Sept. 3, 2021", "2021-09-03"),
+        ("date: unknown", ""),  # clearly a metadata line, but no date in it
+    ],
+)
+def test_txt_dates(tmp_path: Path, line: str, iso: str) -> None:
+    article = read_one(write(tmp_path / "a.txt", f"{line}\n\nBody."))
+    assert (article.published, article.text) == (iso, "Body.")
+
+
+def test_txt_first_line_that_only_looks_like_metadata_stays(tmp_path: Path) -> None:
+    text = "Date palms grow well here.\nSource close to the talks said so.\n"
+    article = read_one(write(tmp_path / "a.txt", text))
+    assert article.text == text.strip()
+    assert article.published == ""
+
+
+def test_txt_crlf_and_bom(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.txt", b"\xef\xbb\xbfdate 2023-04-18\r\n\r\nOne.\r\n\r\nTwo  spaces\tkept.\r\n")
+    article = read_one(path)
+    assert article.text == "One.\n\nTwo  spaces\tkept."
+    assert article.published == "2023-04-18"
+
+
+def test_title_from_name_uses_article_casing(tmp_path: Path) -> None:
+    body = "NATO met in Kars. The nato summit was short. Kars is cold."
+    assert read_one(write(tmp_path / "nato_summit-in-kars.txt", body)).title == "NATO summit in Kars"
+
+
+# --- .md ----------------------------------------------------------------------------------------
+
+
+def test_md_front_matter(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "news.md",
+        "---\ntitle: Front title\ndate: 2023-04-18\nsource: Azernews\nurl: https://e.com/x\nid: my-id\n---\n"
+        "# Heading stays\n\nBody *markdown* kept.\n",
+    )
+    article = read_one(path)
+    assert (article.id, article.title, article.published, article.source, article.url) == (
+        "my-id",
+        "Front title",
+        "2023-04-18",
+        "Azernews",
+        "https://e.com/x",
+    )
+    assert article.text == "# Heading stays\n\nBody *markdown* kept."
+
+
+def test_md_heading_becomes_title(tmp_path: Path) -> None:
+    article = read_one(write(tmp_path / "sub" / "x.markdown", "\n# The Heading #\n\n\nFirst para.\n"))
+    assert (article.title, article.text, article.id) == ("The Heading", "First para.", "x")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["---\ntitle: [unclosed\n---\nBody.", "---\ntitle: x\nBody without end.", "---\n- a\n- b\n---\nBody."],
+)
+def test_md_malformed_front_matter(tmp_path: Path, text: str) -> None:
+    write(tmp_path / "bad.md", text)
+    write(tmp_path / "good.md", "Fine.")
+    articles, skipped = read_paths([tmp_path])
+    assert [a.id for a in articles] == ["good"]
+    assert len(skipped) == 1 and skipped[0].path == "bad.md"
+    assert skipped[0].reason.startswith("malformed front matter")
+
+
+# --- .html --------------------------------------------------------------------------------------
+
+
+def test_html_article(tmp_path: Path) -> None:
+    article = read_one(FIXTURES / "drills.html")
+    assert article.title == "Joint drills begin in Kars"
+    assert article.published == "2023-04-18"
+    assert article.url == "https://www.azernews.az/nation/208345.html"
+    assert article.text.startswith("A group of Azerbaijan")
+    assert "\n\nThe ceremony was held" in article.text  # paragraphs separated by blank lines
+    assert "Joint drills begin in Kars" not in article.text  # the <h1> is the title, not the body
+    for leaked in ("SECRET", "alert", "NAVIGATION_MENU", "FOOTER_TEXT", "color: red", "<", "onerror"):
+        assert leaked not in article.text and leaked not in article.title
+
+
+TINY_PAGE = (
+    "<html><head><title>Tiny</title><script>var SECRET=1</script><style>p{}</style></head><body>"
+    "<nav>MENU</nav><header>BANNER</header><div>Short <b>note</b>.</div><!-- HIDDEN -->"
+    "<p>Two &lt;script&gt;\n   spaced</p><ul><li>Item one.</li><li>Item two.</li></ul>"
+    "<footer>Copyright 2019</footer><img src=x onerror='alert(1)'></body></html>"
+)
+
+
+def test_html_tiny_page(tmp_path: Path) -> None:
+    article = read_one(write(tmp_path / "tiny.htm", TINY_PAGE))
+    assert article.title == "Tiny"
+    # trafilatura's precision mode keeps only the <p> here (the fallback test below keeps it all);
+    # an escaped "<script>" was text in the page, so it stays text.
+    assert "Two <script> spaced" in article.text
+    for leaked in ("SECRET", "MENU", "HIDDEN", "p{}", "alert"):
+        assert leaked not in article.text
+    assert article.published == ""  # never guessed from "Copyright 2019"
+
+
+def test_html_fallback_when_trafilatura_finds_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import trafilatura
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", lambda *args, **kwargs: None)
+    article = read_one(write(tmp_path / "tiny.htm", TINY_PAGE))
+    assert article.title == "Tiny"
+    assert article.text == "Short note.\n\nTwo <script> spaced\n\nItem one.\n\nItem two."
+
+
+def test_html_without_text_is_empty(tmp_path: Path) -> None:
+    write(tmp_path / "e.html", "<html><head><script>alert(1)</script></head><body> </body></html>")
+    assert read_paths([tmp_path / "e.html"]) == ([], [Skipped("e.html", "empty body")])
+
+
+def test_html_latin1_declared(tmp_path: Path) -> None:
+    page = (
+        '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head>'
+        "<body><p>Un caf\xe9 noir, s'il vous pla\xeet.</p></body></html>"
+    )
+    article = read_one(write(tmp_path / "cafe.html", page.encode("latin-1")))
+    assert "café" in article.text
+
+
+# --- .json / .jsonl -----------------------------------------------------------------------------
+
+
+def test_json_list_object_and_articles(tmp_path: Path) -> None:
+    write(tmp_path / "one.json", json.dumps({"text": "Single.", "title": "One", "date": "2023-04-18"}))
+    write(tmp_path / "list.json", json.dumps([{"text": "First."}, {"body": "Second.", "id": "explicit"}]))
+    write(tmp_path / "wrapped.json", json.dumps({"articles": [{"content": "Wrapped. More words."}]}))
+    articles, skipped = read_paths([tmp_path])
+    assert skipped == []
+    got = {a.id: (a.title, a.text, a.published, a.path) for a in articles}
+    assert got == {
+        "list#0": ("First.", "First.", "", "list.json"),
+        "explicit": ("Second.", "Second.", "", "list.json"),
+        "one": ("One", "Single.", "2023-04-18", "one.json"),
+        "wrapped#0": ("Wrapped.", "Wrapped. More words.", "", "wrapped.json"),
+    }
+
+
+def test_json_bad_records(tmp_path: Path) -> None:
+    records = [{"text": "Good."}, {"text": "  "}, "just a string", {"text": "x", "title": 5}, {"title": "t"}]
+    write(tmp_path / "recs.json", json.dumps(records))
+    write(tmp_path / "broken.json", '{"text": ')
+    articles, skipped = read_paths([tmp_path])
+    assert [a.id for a in articles] == ["recs#0"]
+    got = reasons(skipped)
+    assert got["broken.json"].startswith("malformed JSON")
+    assert set(got) == {"broken.json", "recs.json[1]", "recs.json[2]", "recs.json[3]", "recs.json[4]"}
+    assert "'title' must be a string" in got["recs.json[3]"]
+
+
+def test_jsonl_malformed_line_skips_only_itself(tmp_path: Path) -> None:
+    lines = ['{"text": "One.", "url": "https://e.com/1"}', '{"text": oops}', "", '{"text": "Line four."}']
+    write(tmp_path / "file.jsonl", "\n".join(lines) + "\n")
+    articles, skipped = read_paths([tmp_path / "file.jsonl"])
+    assert [(a.id, a.url) for a in articles] == [("file#1", "https://e.com/1"), ("file#4", "")]
+    assert [s.path for s in skipped] == ["file.jsonl:2"]
+    assert skipped[0].reason.startswith("malformed JSON")
+
+
+def test_article_from_record() -> None:
+    a = article_from_record({"text": " Hi there. More.", "url": "https://www.E.com/News/A?x=1"}, where="api")
+    assert (a.id, a.title, a.text, a.path) == ("www.e.com/news/a-x-1", "Hi there.", "Hi there. More.", "")
+    b = article_from_record({"text": "Same text."}, where="api")
+    assert b.id == article_from_record({"text": "Same text."}, where="other").id and len(b.id) == 16
+    assert article_from_record({"text": "x", "id": 7}, where="api").id == "7"
+    long = "word " * 40
+    assert article_from_record({"text": long}, where="api").title.endswith("word…")
+    with pytest.raises(InputError, match=r"^row 3: needs a non-empty 'text'"):
+        article_from_record({"title": "no text"}, where="row 3")
+    with pytest.raises(InputError, match=r"^row 4: .*lone surrogate"):
+        article_from_record(json.loads('{"text": "bad \\ud800"}'), where="row 4")
+
+
+# --- bad files ----------------------------------------------------------------------------------
+
+
+def test_bad_files_are_skipped_and_good_ones_kept(tmp_path: Path) -> None:
+    write(tmp_path / "binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    write(tmp_path / "nul.md", b"valid utf-8 \x00 but binary")
+    write(tmp_path / "latin1.txt", "Caf\xe9 au lait".encode("latin-1"))
+    write(tmp_path / "empty.txt", b"")
+    write(tmp_path / "blank.md", "  \n\n\t\n")
+    write(tmp_path / "meta-only.txt", "date: 2023-04-18\n\n")
+    write(tmp_path / "good.txt", "Good text.")
+    write(tmp_path / "notes.pdf", b"%PDF-1.4")  # ignored inside the folder, skipped when named
+    articles, skipped = read_paths([tmp_path, tmp_path / "missing.txt", tmp_path / "notes.pdf"])
+    assert [a.id for a in articles] == ["good"]
+    not_text = "not UTF-8 text (binary file? otherwise re-save it as UTF-8)"
+    assert reasons(skipped) == {
+        "binary.txt": not_text,
+        "blank.md": "empty body",
+        "empty.txt": "empty body",
+        "latin1.txt": not_text,
+        "meta-only.txt": "empty body",
+        "nul.md": not_text,
+        str(tmp_path / "missing.txt"): "no such file or folder",
+        "notes.pdf": "unsupported file type '.pdf'; use one of .htm .html .json .jsonl .markdown .md .txt",
+    }
+
+
+def test_too_large(tmp_path: Path) -> None:
+    write(tmp_path / "big.txt", "x" * 101)
+    write(tmp_path / "ok.txt", "y" * 100)
+    articles, skipped = read_paths([tmp_path], max_bytes=100)
+    assert [a.id for a in articles] == ["ok"]
+    assert skipped == [Skipped("big.txt", "too large (101 bytes; the limit is 100)")]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_is_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.txt")  # reading it would block forever
+    assert read_paths([tmp_path]) == ([], [Skipped("pipe.txt", "not a regular file")])
+
+
+def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "good.txt", "Fine.")
+    write(tmp_path / "secret.txt", "hidden")
+
+    def deny(path: Path, mode: str = "r") -> object:  # root ignores chmod 000, so fake the refusal
+        if path.name == "secret.txt":
+            raise PermissionError(13, "Permission denied")
+        return open(path, mode)
+
+    monkeypatch.setattr(ingest, "open", deny, raising=False)
+    articles, skipped = read_paths([tmp_path])
+    assert [a.id for a in articles] == ["good"]
+    assert skipped == [Skipped("secret.txt", "unreadable: Permission denied")]
+
+
+def test_broken_symlink(tmp_path: Path) -> None:
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (tmp_path / "loop.md").symlink_to(tmp_path / "loop.md")
+    _, skipped = read_paths([tmp_path])
+    assert [s.path for s in skipped] == ["gone.txt", "loop.md"]
+    assert all(s.reason.startswith("unreadable: ") for s in skipped)
+
+
+def test_duplicate_ids(tmp_path: Path) -> None:
+    write(tmp_path / "a" / "story.txt", "First.")
+    write(tmp_path / "b.jsonl", '{"id": "a/story", "text": "Second."}\n')
+    write(tmp_path / "c.md", "---\nid: a/story\n---\nThird.")
+    articles, skipped = read_paths([tmp_path / "a", tmp_path])
+    # Folder "a" names the file "story"; walking the parent names it "a/story", which the records reuse.
+    assert [(a.id, a.path) for a in articles] == [("story", "story.txt"), ("a/story", "a/story.txt")]
+    assert skipped == [
+        Skipped("b.jsonl:1", "duplicate id a/story (first seen in a/story.txt)"),
+        Skipped("c.md", "duplicate id a/story (first seen in a/story.txt)"),
+    ]
+    articles, skipped = read_paths([tmp_path / "b.jsonl", tmp_path / "c.md"])
+    assert [a.text for a in articles] == ["Second."]
+    assert skipped == [Skipped("c.md", "duplicate id a/story (first seen in b.jsonl:1)")]
+
+
+# --- folders, ids and paths ---------------------------------------------------------------------
+
+
+def make_tree(root: Path) -> None:
+    write(root / "b.txt", "B.")
+    write(root / "a.md", "A.")
+    write(root / "sub" / "x.md", "X.")
+    write(root / "sub" / "deeper" / "Ünïcode Name!.txt", "U.")
+    write(root / "sub" / "ignored.pdf", b"%PDF")
+    write(root / ".hidden.txt", "H.")
+    write(root / ".git" / "inside.txt", "G.")
+    write(root / "zz.jsonl", '{"text": "Z."}\n')
+
+
+def test_folder_recursion_order_and_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_tree(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    articles, skipped = read_paths(["data"])
+    assert skipped == []
+    assert [(a.id, a.path) for a in articles] == [
+        ("a", "data/a.md"),
+        ("b", "data/b.txt"),
+        ("sub/deeper/unicode-name", "data/sub/deeper/Ünïcode Name!.txt"),
+        ("sub/x", "data/sub/x.md"),
+        ("zz#1", "data/zz.jsonl"),
+    ]
+    assert read_paths(["data"]) == (articles, skipped)  # stable across calls
+    assert read_paths(["./data/"]) == (articles, skipped)
+    assert read_paths("data") == (articles, skipped)  # type: ignore[arg-type]  # a lone path slip
+    assert read_paths([Path("data")]) == (articles, skipped)
+
+
+def test_paths_never_absolute(tmp_path: Path) -> None:
+    make_tree(tmp_path / "data")
+    articles, _ = read_paths([tmp_path / "data", str(tmp_path / "data" / "sub" / "x.md")])
+    assert [a.path for a in articles][:2] == ["a.md", "b.txt"]
+    assert all(not os.path.isabs(a.path) and str(tmp_path) not in a.path for a in articles)
+    # The same file given directly has another id ("x"), so it is not a duplicate of "sub/x".
+    assert articles[-1].id == "x" and articles[-1].path == "x.md"
+
+
+def test_unsupported_suffix_inside_folder_is_silent(tmp_path: Path) -> None:
+    write(tmp_path / "notes.pdf", b"%PDF-1.4")
+    assert read_paths([tmp_path]) == ([], [])
+    assert sorted(SUPPORTED_SUFFIXES) == [".htm", ".html", ".json", ".jsonl", ".markdown", ".md", ".txt"]
+
+
+def test_content_hash() -> None:
+    a = Article(id="a", title="T", text="Body.", published="2023-04-18", path="x.txt")
+    assert content_hash(a) == content_hash(Article(id="b", title="T", text="Body.", published="2023-04-18"))
+    assert len(content_hash(a)) == 64
+    for change in ({"title": "T2"}, {"text": "Body!"}, {"source": "S"}, {"url": "u"}, {"published": ""}):
+        assert content_hash(replace(a, **change)) != content_hash(a)
+    # Field boundaries count: moving a character from title to text changes the hash.
+    one, other = Article(id="a", title="ab", text="c"), Article(id="a", title="a", text="bc")
+    assert content_hash(one) != content_hash(other)
+
+
+# --- never raises -------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=300).map(lambda s: s.encode("utf-8", "surrogatepass")),
+        st.sampled_from([b"---\n", b"<html><script>", b'{"articles": 3}', b"[1, 2]", b"\xef\xbb\xbf"]),
+    ),
+    suffix=st.sampled_from(sorted(SUPPORTED_SUFFIXES)),
+)
+def test_arbitrary_bytes_never_raise(tmp_path: Path, data: bytes, suffix: str) -> None:
+    path = tmp_path / f"f{suffix}"
+    path.write_bytes(data)
+    articles, skipped = read_paths([path])
+    for article in articles:
+        assert article.text and article.text == article.text.strip()
+        assert article.path == path.name
+        article.text.encode("utf-8")  # storable
+    assert all(s.path.startswith(path.name) and s.reason for s in skipped)

@@ -1,0 +1,146 @@
+"""The knowledge base on disk: manifests, mismatches, atomic writes, corruption, locks."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from citeqa import Assistant, KBError, KBMismatchError, KBNotFoundError
+from citeqa.schema import Article
+from tests.conftest import REPO, SEED
+
+
+def _docs(n: int, tag: str = "") -> list[Article]:
+    return [
+        Article(id=f"a{i}", title=f"Doc {i}", text=f"Report {i}{tag}. The river {i} flooded the town of X{i}.")
+        for i in range(n)
+    ]
+
+
+def test_missing_kb_says_how_to_build(tmp_path):
+    with pytest.raises(KBNotFoundError, match="citeqa ingest"):
+        Assistant.open(tmp_path / "nope")
+
+
+def test_other_model_is_refused_with_both_names(tmp_path, hash_embedder):
+    Assistant.build(_docs(3), kb=tmp_path / "kb", embedder=hash_embedder, progress=False).close()
+    with pytest.raises(KBMismatchError) as info:
+        Assistant.open(tmp_path / "kb", model="sentence-transformers/all-MiniLM-L6-v2")
+    msg = str(info.value)
+    assert "test/hash-embedder" in msg and "all-MiniLM-L6-v2" in msg and "rebuild" in msg
+
+
+def test_other_dimension_is_refused(tmp_path, hash_embedder):
+    from citeqa.embed import HashEmbedder
+
+    Assistant.build(_docs(2), kb=tmp_path / "kb", embedder=hash_embedder, progress=False).close()
+    with pytest.raises(KBMismatchError, match="dimension"):
+        Assistant.open(tmp_path / "kb", embedder=HashEmbedder(dim=32, name=hash_embedder.name))
+
+
+def test_damaged_manifest_is_reported(tmp_path, hash_embedder):
+    Assistant.build(_docs(2), kb=tmp_path / "kb", embedder=hash_embedder, progress=False).close()
+    (tmp_path / "kb" / "manifest.json").write_text("{not json")
+    with pytest.raises(KBError, match="manifest"):
+        Assistant.open(tmp_path / "kb")
+
+
+def test_deleted_or_truncated_index_is_rebuilt_from_the_store(tmp_path, hash_embedder):
+    kb = tmp_path / "kb"
+    Assistant.build(_docs(5), kb=kb, embedder=hash_embedder, progress=False).close()
+    (index,) = kb.glob("dense-*.faiss")
+    index.write_bytes(index.read_bytes()[:100])
+    qa = Assistant.open(kb, embedder=hash_embedder)
+    assert qa.verify() == []
+    assert qa.search("river 3 flooded X3", top_k=1)[0].passage.article_id == "a3"
+    qa.close()
+    for f in kb.glob("dense-*.faiss"):
+        f.unlink()
+    qa = Assistant.open(kb, embedder=hash_embedder)
+    assert qa.kb.counts()["passages"] == 5 and qa.verify() == []
+
+
+def test_corrupt_store_is_a_clear_error(tmp_path, hash_embedder):
+    kb = tmp_path / "kb"
+    Assistant.build(_docs(2), kb=kb, embedder=hash_embedder, progress=False).close()
+    for f in kb.glob("kb.sqlite*"):
+        f.unlink()
+    (kb / "kb.sqlite").write_bytes(b"garbage" * 100)
+    with pytest.raises(KBError):
+        Assistant.open(kb, embedder=hash_embedder)
+
+
+def test_remove_leaves_no_vector_behind(tmp_path, hash_embedder):
+    qa = Assistant.build(_docs(4), kb=tmp_path / "kb", embedder=hash_embedder, progress=False)
+    qa.remove("a1", "a2")
+    index = qa.kb._current_index()
+    assert index.ntotal == 2
+    ids = {int(index.id_map.at(i)) for i in range(index.ntotal)}
+    assert {p.article_id for p, _ in qa.kb.passages(sorted(ids)).values()} == {"a0", "a3"}
+    assert qa.verify() == []
+
+
+def test_second_writer_waits_then_fails_clearly(tmp_path, hash_embedder):
+    from citeqa.errors import KBLockedError
+
+    qa = Assistant.build(_docs(1), kb=tmp_path / "kb", embedder=hash_embedder, progress=False)
+    other = Assistant.open(tmp_path / "kb", embedder=hash_embedder)
+    with qa.kb.writing(), pytest.raises(KBLockedError, match="another process"), other.kb.writing(timeout=0.3):
+        pass
+
+
+def test_a_reader_sees_another_writers_commit(tmp_path, hash_embedder):
+    writer = Assistant.build(_docs(2), kb=tmp_path / "kb", embedder=hash_embedder, progress=False)
+    reader = Assistant.open(tmp_path / "kb", embedder=hash_embedder)
+    assert reader.kb.counts()["passages"] == 2
+    writer.add([Article(id="new", title="New", text="Penguins marched through the square.")])
+    assert reader.search("penguins marched", top_k=1)[0].passage.article_id == "new"
+
+
+_INGEST_SCRIPT = """
+import sys
+from citeqa import Assistant
+from citeqa.embed import HashEmbedder
+from citeqa.schema import Article
+kb, n, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+docs = [Article(id=f"a{i}", title=f"Doc {i}", text=(f"Report {i} {tag}. " * 40)) for i in range(n)]
+qa = Assistant.create(kb, embedder=HashEmbedder(dim=64))
+print("ready", flush=True)
+qa.add(docs, progress=False)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sigkill_during_ingest_leaves_old_or_new_state(tmp_path, hash_embedder, seed):
+    """Kill an ingest at a random moment: the knowledge base opens, verifies, holds old or new."""
+    rng = random.Random(seed)
+    kb = tmp_path / "kb"
+    Assistant.build(_docs(3), kb=kb, embedder=hash_embedder, progress=False).close()
+    old = {f"a{i}" for i in range(3)}
+    n = rng.choice([200, 600, 1200])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _INGEST_SCRIPT, str(kb), str(n), f"v{seed}"],
+        stdout=subprocess.PIPE, cwd=REPO, env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    time.sleep(rng.uniform(0.0, 0.6))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    qa = Assistant.open(kb, embedder=hash_embedder)
+    assert qa.verify() == []
+    ids = {a.id for a in qa.articles()}
+    assert ids in (old, {f"a{i}" for i in range(n)})
+    manifest = json.loads((kb / "manifest.json").read_text())
+    assert manifest["counts"]["articles"] == len(ids)
+
+
+def test_seed_file_is_the_demo_corpus():
+    assert SEED.is_file() and Path(REPO / "data" / "articles").is_dir()
