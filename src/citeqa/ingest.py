@@ -39,6 +39,7 @@ _META_LINE = re.compile(
 _URLISH = re.compile(r"(?:https?://|www\.)\S+")
 _FRONT_MATTER = re.compile(r"---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.DOTALL | re.MULTILINE)
 _HEADING = re.compile(r"#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*")  # ATX heading; closing #s are decoration
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # lxml refuses them in text; no page needs them
 _NOT_TEXT = "not UTF-8 text (binary file? otherwise re-save it as UTF-8)"
 _Item = tuple[str, Article] | Skipped  # (where it was read, article) or why something was not used
 
@@ -189,7 +190,7 @@ def _html_fallback(html: str) -> tuple[str, str]:
         el.drop_tree()
     blocks = "p div section article main h1 h2 h3 h4 h5 h6 li blockquote pre tr dd dt"
     for el in root.iter(*blocks.split()):  # blank lines around blocks become paragraph breaks
-        el.text, el.tail = "\n\n" + (el.text or ""), "\n\n" + (el.tail or "")
+        el.text, el.tail = "\n\n" + _CONTROL.sub("", el.text or ""), "\n\n" + _CONTROL.sub("", el.tail or "")
     paras = (" ".join(p.split()) for p in re.split(r"\n\s*\n", root.text_content()))
     return "\n\n".join(p for p in paras if p), title
 
@@ -205,6 +206,7 @@ def _from_html(raw: bytes, *, file_id: str, stem: str, path: str) -> Article:
         html = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         html = decode_file(raw)  # legacy pages declare their charset; trafilatura honours it
+    html = _CONTROL.sub("", html)
     dates = {"extensive_search": False, "original_date": True}  # no date guessed from "© 2019"
     doc = trafilatura.bare_extraction(
         html, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True,
