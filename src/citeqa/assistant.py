@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from citeqa.answer import ArticleMeta, ComposerSettings, compose
+from citeqa.chat import ChatSession
 from citeqa.config import ChunkSettings, Config, default_kb_path
 from citeqa.embed import Embedder, load_embedder
 from citeqa.errors import InputError, KBMismatchError, KBNotFoundError
@@ -164,6 +165,10 @@ class Assistant:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 100:
             raise InputError(f"top_k must be a whole number from 1 to 100, got {top_k!r}")
         return top_k
+
+    def chat(self) -> ChatSession:
+        """A new conversation; follow-up questions use its history."""
+        return ChatSession(self)
 
     def articles(self) -> list[ArticleInfo]:
         return self.kb.list_articles()

@@ -126,6 +126,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from citeqa.web import serve  # the Gradio app lives in app/; citeqa.web finds and launches it
+
+    return serve(_kb(args), host=args.host, port=args.port)
+
+
+def _register_eval(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    try:
+        from citeqa.evaluate.cli import register
+    except ImportError:  # the evaluation package is optional while it is being built
+        return
+    register(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citeqa", description="Question answering over articles, with citations.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="terminal chat with follow-up questions")
     kb_arg(p)
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", help="the chat web page")
+    kb_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=_int_arg, default=7860)
+    p.set_defaults(func=cmd_serve)
+
+    _register_eval(sub)
 
     p = sub.add_parser("list", help="list the articles")
     kb_arg(p)

@@ -1,0 +1,1 @@
+"""The citeqa chat web page (Gradio). Nothing launches on import."""

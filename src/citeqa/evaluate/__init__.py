@@ -1,0 +1,1 @@
+"""Batch evaluation: `citeqa eval`."""
