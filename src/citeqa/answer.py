@@ -1,21 +1,35 @@
 """Retrieved passages → an `Answer` whose every sentence is cited to an exact article span.
 
-No LLM: the answer is made of article sentences. Each candidate sentence of the retrieved passages
-is scored with several signals (dense similarity of the sentence to the question, question-term
-overlap, the passage's retrieval score); the best one or two are returned, each with a citation.
+No LLM: the answer is made of article sentences. Each sentence of the top passages is scored by a
+small logistic model over cheap features (features.py: dense similarity of the sentence, question
+term overlap, answer-type match, the passage's retrieval score, ...); the model and the confidence
+model on top of it are fitted on SQuAD v1.1 dev (bench/fit_composer.py, weights in answer_model.py).
+`confidence` is the fitted probability that the best sentence answers the question; below the
+calibrated threshold the assistant abstains and says why.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from citeqa import answer_model as M
 from citeqa.errors import ConfigError
+from citeqa.features import (
+    SENTENCE_FEATURES,
+    SentenceCandidate,
+    answer_type,
+    sentence_features,
+    short_answer_span,
+)
 from citeqa.retrieve import Candidate
-from citeqa.schema import Answer, AnswerSentence, Citation, Hit
-from citeqa.text import content_terms, squash
+from citeqa.schema import Answer, AnswerSentence, Citation, Hit, ShortAnswer
+from citeqa.text import squash
+
+_W = np.array([M.SENTENCE_WEIGHTS[name] for name in SENTENCE_FEATURES], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -29,58 +43,41 @@ class ArticleMeta:
 
 @dataclass(frozen=True)
 class ComposerSettings:
-    """Weights of the sentence score and when to stop adding sentences."""
+    """How many sentences an answer may have and when to abstain."""
 
-    w_dense: float = 1.0
-    w_overlap: float = 0.35
-    w_passage: float = 0.5
     max_sentences: int = 2
-    second_margin: float = 0.05  # a second sentence must score within this of the best one
-    redundancy: float = 0.85  # ...and differ from it (cosine below this)
     passages_considered: int = 3  # sentences come from the top passages only
-    abstain_below: float = 0.0  # confidence under this → abstain (calibrated in bench/)
+    second_ratio: float = 0.6  # a second sentence needs this share of the best one's probability
+    redundancy: float = 0.85  # ...and must differ from it (cosine below this)
+    abstain_below: float = M.ABSTAIN_THRESHOLD  # confidence under this → abstain
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_sentences <= 5:
             raise ConfigError(f"max_sentences must be 1..5, got {self.max_sentences}")
         if not 0.0 <= self.abstain_below <= 1.0:
             raise ConfigError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
+        if self.passages_considered < 1:
+            raise ConfigError(f"passages_considered must be >= 1, got {self.passages_considered}")
 
 
-@dataclass(frozen=True)
-class Scored:
-    """A candidate sentence: which hit it is in, its span and score."""
-
-    hit: Hit
-    start: int
-    end: int
-    text: str
-    score: float
-    dense: float
-    vector: np.ndarray
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
 
 
-def score_sentences(
-    question: str, qvec: np.ndarray, candidates: Sequence[Candidate], settings: ComposerSettings
-) -> list[Scored]:
-    """Every sentence of the top passages with its combined score, best first (stable ties)."""
-    qterms = set(content_terms(question))
-    out: list[Scored] = []
-    for cand in candidates[: settings.passages_considered]:
-        p = cand.hit.passage
-        dense = cand.sentence_vectors @ qvec if len(p.sentences) else np.zeros(0)
-        for i, span in enumerate(p.sentences):
-            text = p.text[span.start - p.start : span.end - p.start]
-            overlap = len(qterms & set(content_terms(text))) / len(qterms) if qterms else 0.0
-            score = (
-                settings.w_dense * float(dense[i])
-                + settings.w_overlap * overlap
-                + settings.w_passage * cand.hit.dense_score
-            )
-            out.append(Scored(cand.hit, span.start, span.end, text, score, float(dense[i]),
-                              cand.sentence_vectors[i]))
-    out.sort(key=lambda s: (-s.score, s.hit.rank, s.start))
-    return out
+def score(question: str, qvec: np.ndarray, candidates: Sequence[Candidate], passages: int
+          ) -> tuple[list[SentenceCandidate], np.ndarray, np.ndarray]:
+    """Candidate sentences, their logits (best first is NOT guaranteed) and feature rows."""
+    sents, X = sentence_features(question, qvec, candidates, passages)
+    logits = X @ _W + M.SENTENCE_BIAS if len(sents) else np.zeros(0, dtype=np.float32)
+    return sents, logits, X
+
+
+def confidence_of(logits: np.ndarray, X: np.ndarray, best: int) -> float:
+    """P(the best sentence answers the question), from the fitted confidence model."""
+    top = np.sort(logits)[::-1]
+    gap = float(top[0] - top[1]) if len(top) > 1 else 10.0
+    f = [float(logits[best]), gap, float(X[best, 2]), float(X[best, 11]), float(X[best, 5])]
+    return _sigmoid(sum(w * v for w, v in zip(M.CONFIDENCE_WEIGHTS, f)) + M.CONFIDENCE_BIAS)
 
 
 def compose(
@@ -93,26 +90,30 @@ def compose(
     query: str = "",
 ) -> Answer:
     hits = tuple(c.hit for c in candidates)
-    scored = score_sentences(question, qvec, candidates, settings)
-    if not scored:
+    sents, logits, X = score(question, qvec, candidates, settings.passages_considered)
+    if not sents:
         return _abstain(question, hits, "the knowledge base has no passages to answer from", query)
-    best = scored[0]
-    confidence = float(np.clip(best.dense, 0.0, 1.0))
+    order = sorted(range(len(sents)), key=lambda i: (-float(logits[i]), sents[i].hit.rank, sents[i].start))
+    best = order[0]
+    confidence = confidence_of(logits, X, best)
     if confidence < settings.abstain_below:
         return _abstain(
             question, hits,
-            f"the closest sentence matches with confidence {confidence:.2f}, "
+            f"the closest passages don't answer it: the best sentence has confidence {confidence:.2f}, "
             f"below the threshold {settings.abstain_below:.2f}",
             query, confidence,
         )
-    chosen = [best]
-    for s in scored[1:]:
-        if len(chosen) >= settings.max_sentences or s.score < best.score - settings.second_margin:
+    chosen = [sents[best]]
+    p_best = _sigmoid(float(logits[best]))
+    for i in order[1:]:
+        if len(chosen) >= settings.max_sentences or _sigmoid(float(logits[i])) < settings.second_ratio * p_best:
             break
+        s = sents[i]
         if all(float(s.vector @ c.vector) < settings.redundancy and not _overlaps(s, c) for c in chosen):
             chosen.append(s)
-    # Read in article order when the sentences come from the same article.
-    chosen.sort(key=lambda s: (s.hit.passage.article_id != best.hit.passage.article_id, s.hit.rank, s.start))
+    # Sentences of the same article read in article order.
+    lead = chosen[0].hit.passage.article_id
+    chosen.sort(key=lambda s: (s.hit.passage.article_id != lead, s.hit.rank, s.start))
     citations, sentences = [], []
     for n, s in enumerate(chosen, start=1):
         m = meta.get(s.hit.passage.article_id, ArticleMeta())
@@ -127,11 +128,20 @@ def compose(
         hits=hits,
         abstained=False,
         confidence=confidence,
+        short=_short(question, sents[best]),
         query=query or question,
     )
 
 
-def _overlaps(a: Scored, b: Scored) -> bool:
+def _short(question: str, s: SentenceCandidate) -> ShortAnswer | None:
+    span = short_answer_span(answer_type(question), s.text, question)
+    if span is None:
+        return None
+    a, b = span
+    return ShortAnswer(s.text[a:b], s.hit.passage.article_id, s.start + a, s.start + b)
+
+
+def _overlaps(a: SentenceCandidate, b: SentenceCandidate) -> bool:
     same = a.hit.passage.article_id == b.hit.passage.article_id
     return same and a.start < b.end and b.start < a.end
 

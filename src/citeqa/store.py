@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +107,7 @@ class KnowledgeBase:
         self._lock = threading.RLock()
         self._index: object | None = None
         self._index_gen = -1
+        self._on_write: list[Callable[[int], None]] = []
 
     # ---------------------------------------------------------------- open / create
 
@@ -225,6 +226,23 @@ class KnowledgeBase:
             passage = Passage(pid, aid, ordinal, text, start, end, spans, n_tokens)
             out[int(vid)] = (passage, np.frombuffer(svecs, dtype=np.float16).reshape(len(spans), -1))
         return out
+
+    def passage_texts(self) -> tuple[int, list[tuple[int, str]]]:
+        """(generation, [(vid, title + "\n" + passage text)]) read in one snapshot: the lexical index's input."""
+        with self._lock:
+            own = not self._conn.in_transaction
+            if own:  # a read transaction, so the generation and the rows agree under WAL
+                self._conn.execute("BEGIN")
+            try:
+                gen = self.generation
+                rows = self._conn.execute(
+                    "SELECT p.vid, a.title || char(10) || substr(a.text, p.start + 1, p.\"end\" - p.start) "
+                    "FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.vid"
+                ).fetchall()
+            finally:
+                if own:
+                    self._conn.execute("COMMIT")
+        return gen, [(int(v), str(t)) for v, t in rows]
 
     def passage_ids_of(self, article_id: str) -> list[str]:
         with self._lock:
@@ -370,6 +388,12 @@ class KnowledgeBase:
             self._index, self._index_gen = index, gen
             self._save_index(index, gen)
             self._write_manifest()
+            for hook in self._on_write:  # derived caches (the lexical index), still under the lock
+                hook(gen)
+
+    def on_write(self, hook: Callable[[int], None]) -> None:
+        """Call `hook(generation)` after each committed write, with the writer lock still held."""
+        self._on_write.append(hook)
 
     def _write_manifest(self) -> None:
         data = self.manifest.to_dict(self.counts(), self.generation)

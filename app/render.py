@@ -1,0 +1,374 @@
+"""HTML for the chat page, built from citeqa's dataclasses. Pure functions: no Gradio here.
+
+Everything that comes from an article or a user (titles, text, ids, questions, file names) goes
+through `esc` before it touches markup, and nothing is ever rendered as Markdown: an uploaded
+`<script>` or `<img onerror=…>` shows up as the characters it is made of. Clickable things carry
+`data-*` attributes only; the page's own script (ui.py) turns a click into a Gradio event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from urllib.parse import urlparse
+
+from citeqa.schema import Answer, Article, Citation, Hit, IngestReport
+from citeqa.store import ArticleInfo
+
+ARTICLE_WINDOW = 200_000  # characters of a huge article shown around the highlight
+
+
+def esc(value: object) -> str:
+    """Text → HTML text or attribute value (quotes escaped too)."""
+    return escape(str(value), quote=True)
+
+
+@dataclass
+class Turn:
+    """One question of a conversation as the page shows it: an answer, or an error message."""
+
+    id: int
+    question: str
+    answer: Answer | None = None
+    error: str = ""
+
+
+# ---------------------------------------------------------------- small pieces
+
+
+def nice_date(iso: str) -> str:
+    """"2023-04-18" → "18 April 2023"; anything else is shown as given."""
+    try:
+        d = dt.date.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso
+    return f"{d.day} {d.strftime('%B')} {d.year}"
+
+
+def _byline(source: str, published: str) -> str:
+    parts = [esc(p) for p in (source, nice_date(published)) if p]
+    return " · ".join(parts)
+
+
+def _safe_url(url: str) -> str:
+    """Only plain http(s) links become anchors; `javascript:` and friends stay text."""
+    try:
+        ok = urlparse(url).scheme in ("http", "https")
+    except ValueError:
+        return ""
+    return url if ok else ""
+
+
+def _marker(turn_id: int, c: Citation) -> str:
+    tip = " · ".join(x for x in (c.title or c.article_id, nice_date(c.published)) if x)
+    return (
+        f'<button type="button" class="cq-cite" data-cite="{turn_id}:{c.n}" '
+        f'title="{esc(tip)}" aria-label="Open citation {c.n}: {esc(tip)}">{c.n}</button>'
+    )
+
+
+def _strip_markers(text: str, numbers: Sequence[int]) -> str:
+    """The composer writes " [1]" into sentence text; the page draws its own markers instead."""
+    return re.sub(r"\s*\[(\d+)\]", lambda m: "" if int(m[1]) in numbers else m[0], text).strip()
+
+
+def sentence_parts(answer: Answer) -> list[tuple[str, tuple[int, ...]]]:
+    """(plain sentence text, citation numbers) for each answer sentence."""
+    return [(_strip_markers(s.text, s.citations), s.citations) for s in answer.sentences]
+
+
+def word_count(answer: Answer) -> int:
+    return sum(len(text.split()) for text, _ in sentence_parts(answer))
+
+
+# ---------------------------------------------------------------- the conversation
+
+
+def empty_state(examples: Sequence[str], n_articles: int) -> str:
+    chips = "".join(
+        f'<button type="button" class="cq-example" data-example="{esc(q)}">{esc(q)}</button>' for q in examples
+    )
+    if n_articles:
+        hint = (f"Questions are answered from the {n_articles:,} article{'s' if n_articles != 1 else ''} in "
+                "the library. Every sentence of an answer cites the exact words it comes from.")
+    else:
+        hint = "The library is empty. Add articles in the Library tab, then ask about them."
+    return (
+        '<div class="cq-empty">'
+        '<div class="cq-empty-mark" aria-hidden="true">“ ”</div>'
+        "<h2>Ask about your articles</h2>"
+        f"<p>{esc(hint)}</p>"
+        + (f'<div class="cq-examples" aria-label="Example questions">{chips}</div>' if chips else "")
+        + "</div>"
+    )
+
+
+def _user(turn: Turn) -> str:
+    return f'<div class="cq-msg cq-user"><div class="cq-bubble">{esc(turn.question)}</div></div>'
+
+
+def _assistant(body: str, classes: str = "") -> str:
+    return (
+        f'<div class="cq-msg cq-bot {classes}"><div class="cq-avatar" aria-hidden="true">cq</div>'
+        f'<div class="cq-bubble">{body}</div></div>'
+    )
+
+
+def answer_body(turn_id: int, answer: Answer, reveal: int | None = None) -> str:
+    """The answer with its markers; `reveal` words only while it streams in (markers come with
+    the last word of their sentence)."""
+    if answer.abstained:
+        return (
+            '<p class="cq-abstain-title">The articles don’t say.</p>'
+            f'<p class="cq-abstain-why">{esc(_sentence_case(answer.reason) or "No passage answers this.")}. '
+            "The closest passages are listed under Sources.</p>"
+        )
+    by_n = {c.n: c for c in answer.citations}
+    budget = reveal if reveal is not None else 1 << 60
+    out: list[str] = []
+    for text, numbers in sentence_parts(answer):
+        words = text.split()
+        if budget < len(words):
+            out.append(f'<span class="cq-sent">{esc(" ".join(words[:budget]))}</span><span class="cq-caret"></span>')
+            break
+        budget -= len(words)
+        marks = "".join(_marker(turn_id, by_n[n]) for n in numbers if n in by_n)
+        out.append(f'<span class="cq-sent">{esc(text)}</span>{marks}')
+    body = f'<p class="cq-answer">{" ".join(out)}</p>'
+    if reveal is not None:
+        return body
+    if answer.short is not None:
+        body = f'<div class="cq-short"><span>Answer</span>{esc(answer.short.text)}</div>' + body
+    return body + _references(turn_id, answer)
+
+
+def _references(turn_id: int, answer: Answer) -> str:
+    if not answer.citations:
+        return ""
+    chips = "".join(
+        f'<button type="button" class="cq-ref" data-cite="{turn_id}:{c.n}">'
+        f'<span class="cq-ref-n">{c.n}</span><span class="cq-ref-title">{esc(c.title or c.article_id)}</span>'
+        + (f'<span class="cq-ref-date">{esc(nice_date(c.published))}</span>' if c.published else "")
+        + "</button>"
+        for c in answer.citations
+    )
+    took = answer.timings_ms.get("total")
+    meta = f"confidence {answer.confidence:.2f}" + (f" · {took:,.0f} ms" if took is not None else "")
+    return f'<div class="cq-refs">{chips}</div><div class="cq-meta">{esc(meta)}</div>'
+
+
+def _sentence_case(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:]
+
+
+def conversation(
+    turns: Sequence[Turn],
+    *,
+    examples: Sequence[str] = (),
+    n_articles: int = 0,
+    pending: bool = False,
+    reveal: int | None = None,
+) -> str:
+    """The whole chat. `pending`: the last turn is still being answered; `reveal`: it is streaming."""
+    if not turns:
+        return f'<div class="cq-chat">{empty_state(examples, n_articles)}</div>'
+    parts: list[str] = []
+    for i, turn in enumerate(turns):
+        last = i == len(turns) - 1
+        parts.append(_user(turn))
+        if turn.error:
+            parts.append(_assistant(f'<p class="cq-error-text">{esc(turn.error)}</p>', "cq-error cq-final"))
+        elif turn.answer is not None:
+            streaming = reveal if last else None
+            classes = "cq-abstained" if turn.answer.abstained else ""
+            classes += " cq-final" if streaming is None else " cq-streaming"
+            parts.append(_assistant(answer_body(turn.id, turn.answer, streaming), classes))
+        elif last and pending:
+            parts.append(_assistant('<span class="cq-typing" aria-label="Answering"><i></i><i></i><i></i></span>'))
+    return f'<div class="cq-chat">{"".join(parts)}</div>'
+
+
+# ---------------------------------------------------------------- sources panel
+
+
+def sources(turn: Turn | None, *, max_chars: int = 320) -> str:
+    """The retrieved passages of the last answer: rank, scores, cited ones marked."""
+    if turn is None or turn.answer is None:
+        return _panel_placeholder("Sources", "The passages retrieved for your question will appear here.")
+    answer = turn.answer
+    cited: dict[str, list[int]] = {}
+    for c in answer.citations:
+        cited.setdefault(c.passage_id, []).append(c.n)
+    head = (
+        '<div class="cq-panel-head"><span class="cq-panel-title">Sources</span>'
+        f'<span class="cq-panel-sub">{len(answer.hits)} passage{"s" if len(answer.hits) != 1 else ""}'
+        " retrieved</span></div>"
+    )
+    note = ""
+    if answer.query and answer.query != answer.question:
+        note += f'<div class="cq-note">Searched for: <q>{esc(answer.query)}</q></div>'
+    if answer.abstained:
+        why = _sentence_case(answer.reason) or "No passage answers the question"
+        note += (
+            '<div class="cq-note cq-note-warn"><b>Not enough to answer.</b> '
+            f"{esc(why)}. These were the closest passages.</div>"
+        )
+    items = "".join(_source_item(turn.id, h, cited.get(h.passage.id, []), max_chars) for h in answer.hits)
+    if not items:
+        items = '<li class="cq-muted">Nothing was retrieved: the library is empty.</li>'
+    return f'<div class="cq-panel cq-sources">{head}{note}<ol class="cq-source-list">{items}</ol></div>'
+
+
+def _source_item(turn_id: int, hit: Hit, cited: list[int], max_chars: int) -> str:
+    text = " ".join(hit.passage.text.split())
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(" ", 1)[0] + " …"
+    ranks = [f"score {hit.score:.3f}"]
+    if hit.dense_rank:
+        ranks.append(f"dense #{hit.dense_rank}")
+    if hit.lexical_rank:
+        ranks.append(f"lexical #{hit.lexical_rank}")
+    badge = "".join(f'<span class="cq-badge">cited [{n}]</span>' for n in cited)
+    cls = "cq-source cq-cited" if cited else "cq-source"
+    return (
+        f'<li class="{cls}"><button type="button" class="cq-source-btn" data-source="{turn_id}:{hit.rank}">'
+        f'<span class="cq-source-top"><span class="cq-rank">#{hit.rank}</span>'
+        f'<span class="cq-source-id">{esc(hit.passage.article_id)}</span>{badge}</span>'
+        f'<span class="cq-source-scores">{esc(" · ".join(ranks))}</span>'
+        f'<span class="cq-source-text">{esc(text)}</span></button></li>'
+    )
+
+
+# ---------------------------------------------------------------- article view
+
+
+def article_view(article: Article, start: int, end: int, *, label: str = "", quote: str | None = None) -> str:
+    """The article with `text[start:end]` in a `<mark>`, and its title, source and date.
+
+    When `quote` is given and the article no longer holds it at those offsets (it was updated
+    since the answer), the quote is looked up again and the change is said out loud."""
+    text = article.text
+    warning = ""
+    if quote is not None and text[start:end] != quote:
+        found = text.find(quote) if quote else -1
+        if found >= 0:
+            start, end = found, found + len(quote)
+            warning = "This article changed after the answer was given; the cited words were found again."
+        else:
+            start = end = 0
+            warning = "This article changed after the answer was given; the cited words are no longer in it."
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    lo, hi = 0, len(text)
+    if len(text) > ARTICLE_WINDOW:  # a book-length upload: show a window around the highlight
+        lo = max(0, start - ARTICLE_WINDOW // 2)
+        hi = min(len(text), max(end, lo + ARTICLE_WINDOW))
+    body = (
+        ("…" if lo else "")
+        + esc(text[lo:start])
+        + (f'<mark class="cq-hl">{esc(text[start:end])}</mark>' if end > start else "")
+        + esc(text[end:hi])
+        + ("…" if hi < len(text) else "")
+    )
+    url = _safe_url(article.url)
+    link = (
+        f'<a class="cq-link" href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">'
+        "Original ↗</a>" if url else ""
+    )
+    byline = _byline(article.source, article.published)
+    return (
+        '<article class="cq-panel cq-article">'
+        f'<div class="cq-panel-head"><span class="cq-panel-title">Article</span>'
+        f'<span class="cq-panel-sub">{esc(label)}</span></div>'
+        f'<h3 class="cq-article-title">{esc(article.title or article.id)}</h3>'
+        f'<div class="cq-byline">{byline}{" · " if byline and link else ""}{link}</div>'
+        f'<div class="cq-article-id">{esc(article.id)} · characters {start:,}–{end:,}</div>'
+        + (f'<div class="cq-note cq-note-warn">{esc(warning)}</div>' if warning else "")
+        + f'<div class="cq-article-body">{body}</div></article>'
+    )
+
+
+def article_placeholder() -> str:
+    return _panel_placeholder(
+        "Article", "Click a numbered citation in an answer, or a source, to read the exact words in context."
+    )
+
+
+def article_missing(message: str) -> str:
+    return _panel_placeholder("Article", message)
+
+
+def _panel_placeholder(title: str, text: str) -> str:
+    return (
+        f'<div class="cq-panel cq-placeholder"><div class="cq-panel-head"><span class="cq-panel-title">'
+        f'{esc(title)}</span></div><p class="cq-muted">{esc(text)}</p></div>'
+    )
+
+
+# ---------------------------------------------------------------- library
+
+
+def stats(n_articles: int, n_passages: int) -> str:
+    return (
+        f'<div class="cq-stats"><span><b>{n_articles:,}</b> article{"s" if n_articles != 1 else ""}</span>'
+        f'<span><b>{n_passages:,}</b> passage{"s" if n_passages != 1 else ""}</span></div>'
+    )
+
+
+def article_list(rows: Sequence[ArticleInfo]) -> str:
+    if not rows:
+        return '<div class="cq-panel"><p class="cq-muted">No articles yet. Add some above.</p></div>'
+    body = "".join(
+        "<tr>"
+        f'<td><div class="cq-lib-title">{esc(r.title or r.id)}</div><code>{esc(r.id)}</code></td>'
+        f"<td>{esc(r.source) or '—'}</td><td>{esc(nice_date(r.published)) or '—'}</td>"
+        f'<td class="cq-num">{r.passages:,}</td><td class="cq-num">{r.chars:,}</td>'
+        f'<td><button type="button" class="cq-remove" data-remove="{esc(r.id)}" '
+        f'aria-label="Remove {esc(r.title or r.id)}">Remove</button></td>'
+        "</tr>"
+        for r in rows
+    )
+    return (
+        '<div class="cq-panel cq-library"><table class="cq-table"><thead><tr><th>Article</th><th>Source</th>'
+        '<th>Published</th><th class="cq-num">Passages</th><th class="cq-num">Characters</th><th></th>'
+        f"</tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def ingest_summary(report: IngestReport, titles: dict[str, str], refused: Sequence[tuple[str, str]] = ()) -> str:
+    """What an upload did: counts, then each article and each skipped file with its reason."""
+    skipped = [(s.path, s.reason) for s in report.skipped] + list(refused)
+    counts = [
+        ("added", len(report.added)),
+        ("updated", len(report.updated)),
+        ("unchanged", len(report.unchanged)),
+        ("skipped", len(skipped)),
+    ]
+    pills = "".join(f'<span class="cq-pill cq-pill-{k}"><b>{n}</b> {k}</span>' for k, n in counts)
+    rows: list[str] = []
+    for kind, ids in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged)):
+        rows += [
+            f'<li><span class="cq-pill cq-pill-{kind}">{kind}</span>{esc(titles.get(i) or i)} '
+            f"<code>{esc(i)}</code></li>"
+            for i in ids
+        ]
+    rows += [
+        f'<li><span class="cq-pill cq-pill-skipped">skipped</span>{esc(path)}: '
+        f'<span class="cq-reason">{esc(reason)}</span></li>'
+        for path, reason in skipped
+    ]
+    took = f"{report.passages:,} passages embedded in {report.seconds:.1f} s" if report.passages else ""
+    ready = " They can be asked about now." if report.added or report.updated else ""
+    return (
+        '<div class="cq-panel cq-ingest"><div class="cq-pills">'
+        f'{pills}</div><ul class="cq-ingest-list">{"".join(rows)}</ul>'
+        f'<p class="cq-muted">{esc(took + ("." if took else "") + ready)}</p></div>'
+    )
+
+
+def message(text: str, kind: str = "info") -> str:
+    """A one-line notice (kind: info, ok, warn, error)."""
+    return f'<div class="cq-panel cq-notice cq-notice-{esc(kind)}">{esc(text)}</div>'

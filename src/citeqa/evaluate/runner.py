@@ -1,0 +1,179 @@
+"""Run a question set through an `Assistant` and score every question; `evaluate` is the entry point.
+
+Per question: `qa.search(question, top_k=depth)` gives the passage ranking (documents are ranked by
+their best passage, as MaxP does); when answers are scored, `qa.ask(question)` gives the answer the
+user would see, with the configured top_k. The latency measured is that of the user's call (ask, or
+search when answers are off). The aggregate lives in `aggregate.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from citeqa.assistant import Assistant
+from citeqa.datasets import Dataset, EvalQuestion, load_dataset, sample
+from citeqa.errors import ConfigError
+from citeqa.evaluate import metrics as M
+from citeqa.evaluate.aggregate import aggregate
+from citeqa.evaluate.gold import Gold, Layouts, gold_for
+from citeqa.evaluate.results import CitationCheck, EvalReport, QuestionResult, Retrieved
+from citeqa.schema import Answer, Hit
+
+KS = (1, 5, 10)  # the recall@k cut-offs reported
+KEEP = 20  # retrieved documents/passages written per question
+
+
+def evaluate(
+    qa: Assistant,
+    dataset: Dataset | str | os.PathLike[str],
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    top_k: int | None = None,
+    answers: bool | None = None,
+    depth: int = 100,
+    progress: bool = True,
+    n_boot: int = 1000,
+    split: str = "test",
+) -> EvalReport:
+    """Score `dataset` (a `Dataset` or a path) on `qa`. `answers=None` scores answers when the set
+    has gold answers or unanswerable questions (not for BEIR, which has neither)."""
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, split=split)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ConfigError(f"limit must be a positive whole number, got {limit!r}")
+    if not 1 <= depth <= 100:
+        raise ConfigError(f"depth must be 1..100 passages, got {depth}")
+    with_answers = ds.has_answers if answers is None else answers
+    questions = sample(ds.questions, limit, seed)
+    layouts = Layouts(qa)
+
+    t_setup = time.perf_counter()
+    qa.search("warm up", top_k=1)  # loads the model and the FAISS index outside the timed loop
+    setup = time.perf_counter() - t_setup
+
+    from tqdm.auto import tqdm
+
+    rows: list[QuestionResult] = []
+    t0 = time.perf_counter()
+    for q in tqdm(questions, desc="Evaluating", unit="q", file=sys.stderr, disable=not progress):
+        rows.append(score_question(qa, q, layouts, top_k=top_k, depth=depth, with_answers=with_answers))
+    seconds = time.perf_counter() - t0
+
+    info = {
+        "dataset": ds.name,
+        "format": ds.format,
+        "split": ds.split,
+        "dataset_path": ds.path,
+        "kb": str(qa.kb.path),
+        "model": qa.config.model,
+        "retriever": qa.config.retriever,
+        "answers": "yes" if with_answers else "no",
+        "limit": "" if limit is None else str(limit),
+        "seed": str(seed),
+    }
+    return aggregate(rows, info, seconds=seconds, setup_seconds=setup, seed=seed, n_boot=n_boot,
+                     with_answers=with_answers)
+
+
+def score_question(
+    qa: Assistant, q: EvalQuestion, layouts: Layouts, *, top_k: int | None, depth: int, with_answers: bool
+) -> QuestionResult:
+    gold = gold_for(q, layouts)
+    t = time.perf_counter()
+    hits = qa.search(q.question, top_k=depth)
+    timings = {"search": (time.perf_counter() - t) * 1e3}
+    answer = None
+    if with_answers:
+        t = time.perf_counter()
+        answer = qa.ask(q.question, top_k=top_k)
+        timings["ask"] = (time.perf_counter() - t) * 1e3
+    timings["latency"] = timings["ask" if with_answers else "search"]
+
+    best: dict[str, float] = {}
+    for h in hits:  # hits come best first, so the first passage of an article is its best
+        best.setdefault(h.passage.article_id, h.score)
+    ranked_docs = M.trec_order(best)
+    ranked_passages = [h.passage.id for h in hits]
+    m: dict[str, M.Metric] = {}
+    m |= _ranking_metrics("", ranked_docs, gold.doc_qrels)
+    m |= _ranking_metrics("passage_", ranked_passages, gold.passage_qrels)
+
+    docs = tuple(
+        Retrieved(i, d, d, best[d], _judge(gold.doc_qrels, d))
+        for i, d in enumerate(ranked_docs[:KEEP], start=1)
+    )
+    passages = tuple(
+        Retrieved(h.rank, h.passage.id, h.passage.article_id, h.score, _judge(gold.passage_qrels, h.passage.id),
+                  h.passage.start, h.passage.end)
+        for h in hits[:KEEP]
+    )
+    result = QuestionResult(
+        id=q.id, question=q.question, answerable=q.answerable, answers=q.answers,
+        relevant_article_ids=tuple(d for d, r in gold.doc_qrels.items() if r >= 1),
+        relevant_passage_ids=tuple(gold.passage_qrels),
+        docs=docs, passages=passages,
+        first_relevant_rank=M.first_relevant_rank(ranked_docs, gold.doc_qrels) if gold.doc_qrels else 0,
+        metrics=m, timings_ms=timings, passage_texts=_texts(hits),
+    )
+    return _with_answer(result, q, answer, gold, layouts) if answer is not None else result
+
+
+def _ranking_metrics(prefix: str, ranked: Sequence[str], qrels: M.Qrels) -> dict[str, M.Metric]:
+    """recall@1/5/10, mrr@10, ndcg@10; all None without gold."""
+    has = any(r >= 1 for r in qrels.values())
+    out: dict[str, M.Metric] = {}
+    for k in KS:
+        out[f"{prefix}recall@{k}"] = M.recall_at_k(ranked, qrels, k) if has else None
+    out[f"{prefix}mrr@10"] = M.mrr_at_k(ranked, qrels, 10) if has else None
+    out[f"{prefix}ndcg@10"] = M.ndcg_at_k(ranked, qrels, 10) if has else None
+    return out
+
+
+def _judge(qrels: M.Qrels, key: str) -> bool | None:
+    return qrels.get(key, 0) >= 1 if qrels else None
+
+
+def _texts(hits: Sequence[Hit]) -> tuple[str, ...]:
+    return tuple(h.passage.text for h in hits[:3])
+
+
+def _with_answer(
+    r: QuestionResult, q: EvalQuestion, a: Answer, gold: Gold, layouts: Layouts
+) -> QuestionResult:
+    checks = []
+    for c in a.citations:
+        text = layouts.text(c.article_id)
+        ok = text is not None and text[c.start : c.end] == c.quote
+        checks.append(CitationCheck(c.n, c.article_id, c.passage_id, c.start, c.end, c.quote, ok,
+                                    gold.citation_correct(c)))
+    valid = {c.n for c in checks if c.roundtrip}
+    plain = M.strip_markers(a.text)
+    golds = q.answers if q.answerable else ()
+    m = dict(r.metrics)
+    m["answer_hit"] = float(not a.abstained and M.contains_answer(plain, golds)) if golds else None
+    m["answer_em"] = (0.0 if a.abstained else M.best_over(M.exact_match, plain, golds)) if golds else None
+    m["answer_f1"] = (0.0 if a.abstained else M.best_over(M.token_f1, plain, golds)) if golds else None
+    short = a.short.text if a.short is not None and not a.abstained else None
+    m["short_em"] = M.best_over(M.exact_match, short, golds) if golds and short is not None else None
+    m["short_f1"] = M.best_over(M.token_f1, short, golds) if golds and short is not None else None
+    judged = [c.correct for c in checks if c.correct is not None]
+    m["citation_precision"] = sum(judged) / len(judged) if judged else None
+    m["sentence_citation_rate"] = (
+        sum(1 for s in a.sentences if valid & set(s.citations)) / len(a.sentences) if a.sentences else None
+    )
+    m["citation_roundtrip"] = sum(c.roundtrip for c in checks) / len(checks) if checks else None
+    if not q.answerable:
+        correct: bool | None = a.abstained  # right only by abstaining
+    elif a.abstained:
+        correct = False
+    elif golds:
+        correct = bool(m["answer_hit"])
+    else:  # answerable, no gold answer: right when it cites a relevant place
+        correct = bool(m["citation_precision"]) if judged else None
+    return QuestionResult(
+        **{**r.__dict__, "metrics": m, "answer": a.text, "abstained": a.abstained,
+           "confidence": a.confidence, "short": short, "correct": correct, "citations": tuple(checks)}
+    )

@@ -1,0 +1,277 @@
+"""BM25 over passages: the lexical index of a knowledge base, and its ranker.
+
+The index is a derived cache, like the dense one: `lexical-<gen>.npz` in the knowledge-base folder,
+built from the SQLite store (title + passage text of every passage) for generation <gen>. It is
+written to a temporary file, fsynced and renamed; older generations are deleted. A file that is
+missing, damaged, stale or built with other settings is rebuilt from the store on first use, so the
+lexical ranker can never return a passage the store no longer holds. The writer rebuilds it right
+after each commit (`KnowledgeBase.on_write`), so readers in other processes usually just load it.
+
+bm25s (scikit-learn tokens, English stopwords, Snowball stemmer via PyStemmer, Lucene's BM25: the
+configuration of MTEB's BM25 baseline) computes the per-term score matrix; a query sums the posting
+lists of its terms with one `np.bincount` (bench/lexical_libs.py: faster than bm25s's own
+`get_scores`, and as fast as tantivy or SQLite FTS5 at these sizes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import threading
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from citeqa.errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    from citeqa.retrieve import Query, Ranked
+    from citeqa.store import KnowledgeBase
+
+FORMAT = "citeqa-lexical"
+FORMAT_VERSION = 1
+K1, B, METHOD = 1.2, 0.75, "lucene"  # recorded in each file: a change here forces a rebuild
+
+# Words of two or more letters/digits, as scikit-learn, bm25s and MTEB's BM25 baseline split them.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+class _Stems(dict[str, str]):
+    """word → stem ("" for a stopword), filled on first sight: each distinct word is stemmed once."""
+
+    def __init__(self) -> None:
+        try:
+            import Stemmer
+            from bm25s.stopwords import STOPWORDS_EN
+        except ImportError as exc:
+            raise MissingDependencyError("lexical retrieval needs bm25s and PyStemmer: "
+                                         "pip install bm25s PyStemmer") from exc
+        super().__init__()
+        self._stemmer = Stemmer.Stemmer("english")
+        self._stop = frozenset(STOPWORDS_EN)
+        self._lock = threading.Lock()  # a Snowball stemmer is not re-entrant
+
+    def __missing__(self, word: str) -> str:
+        with self._lock:
+            stem = "" if word in self._stop else str(self._stemmer.stemWord(word))
+        if len(self) > 500_000:  # a bound on memory for very large vocabularies
+            self.clear()
+        self[word] = stem
+        return stem
+
+
+class Analyzer:
+    """Text → BM25 terms: lower-case words, English stopwords dropped, Snowball-stemmed."""
+
+    def __init__(self) -> None:
+        self._stems = _Stems()
+
+    def terms(self, text: str) -> list[str]:
+        return [s for s in map(self._stems.__getitem__, _TOKEN.findall(text.lower())) if s]
+
+
+@dataclass(frozen=True)
+class LexicalIndex:
+    """BM25 scores of every (term, passage) pair, as term-major postings, for one generation."""
+
+    generation: int
+    vids: np.ndarray  # int64, ascending: position → passage vector id
+    vocab: dict[str, int]  # term → column
+    indptr: np.ndarray  # column t's postings are [indptr[t], indptr[t+1])
+    indices: np.ndarray  # position of the passage of each posting
+    data: np.ndarray  # BM25 score of each posting
+    ceiling: np.ndarray  # best score of each term over all passages (a per-query upper bound)
+
+    @classmethod
+    def build(cls, rows: list[tuple[int, str]], generation: int, analyzer: Analyzer) -> LexicalIndex:
+        rows = sorted(rows)
+        vids = np.array([v for v, _ in rows], dtype=np.int64)
+        terms = [analyzer.terms(t) for _, t in rows]
+        if not any(terms):  # empty knowledge base, or nothing but stopwords
+            empty = np.zeros(0, dtype=np.float32)
+            return cls(generation, vids, {}, np.zeros(1, np.int64), np.zeros(0, np.int32), empty, empty)
+        import bm25s
+
+        bm = bm25s.BM25(k1=K1, b=B, method=METHOD)
+        bm.index(terms, create_empty_token=False, show_progress=False)
+        data = np.asarray(bm.scores["data"], dtype=np.float32)
+        indptr = np.asarray(bm.scores["indptr"], dtype=np.int64)
+        ceiling = np.zeros(len(indptr) - 1, dtype=np.float32)
+        nonempty = indptr[:-1] < indptr[1:]
+        ceiling[nonempty] = np.maximum.reduceat(data, indptr[:-1][nonempty])
+        return cls(generation, vids, dict(bm.vocab_dict), indptr,
+                   np.asarray(bm.scores["indices"], dtype=np.int32), data, ceiling)
+
+    def __len__(self) -> int:
+        return len(self.vids)
+
+    def scores(self, terms: list[str]) -> np.ndarray | None:
+        """BM25 of every passage (by position), or None when no term is in the vocabulary."""
+        cols = [self.vocab[t] for t in terms if t in self.vocab]
+        if not cols:
+            return None
+        pos = np.concatenate([np.arange(self.indptr[c], self.indptr[c + 1]) for c in cols])
+        return np.bincount(self.indices[pos], weights=self.data[pos], minlength=len(self.vids))
+
+    def search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
+        """Top-k (vid, score) among passages sharing a term with the query; ties by vid."""
+        s = self.scores(terms)
+        if s is None or k < 1:
+            return []
+        hit = np.flatnonzero(s > 0)
+        if len(hit) > k:  # keep everything tied with the k-th score, so the cut is by vid too
+            kth = np.partition(s[hit], len(hit) - k)[len(hit) - k]
+            hit = hit[s[hit] >= kth]
+        order = np.lexsort((self.vids[hit], -s[hit]))[:k]
+        return [(int(self.vids[i]), float(s[i])) for i in hit[order]]
+
+    def score_of(self, terms: list[str], vids: list[int]) -> dict[int, float]:
+        """BM25 of the given passages (0.0 when they share no term); unknown vids are left out."""
+        if not vids or not len(self.vids):
+            return {}
+        want = np.asarray(vids, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.vids, want), len(self.vids) - 1)
+        known = self.vids[pos] == want
+        s = self.scores(terms)
+        return {int(v): float(s[p]) if s is not None else 0.0
+                for v, p, ok in zip(want, pos, known) if ok}
+
+    def upper_bound(self, terms: list[str]) -> float:
+        """The most any passage could score for these terms: a fixed scale for normalising BM25."""
+        return float(sum(float(self.ceiling[self.vocab[t]]) for t in terms if t in self.vocab))
+
+    # ---------------------------------------------------------------- files
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a private temporary file, fsynced, then renamed over `path`."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, manifest=np.array(json.dumps(_settings(self.generation, len(self)))),
+                         vids=self.vids, vocab=np.array(sorted(self.vocab, key=self.vocab.__getitem__)),
+                         indptr=self.indptr, indices=self.indices, data=self.data, ceiling=self.ceiling)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
+
+    @classmethod
+    def load(cls, path: Path, generation: int) -> LexicalIndex | None:
+        """The index in `path` if it is whole and built for `generation` with these settings."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                manifest = json.loads(str(z["manifest"]))
+                vids = z["vids"]
+                if manifest != _settings(generation, len(vids)):
+                    return None
+                vocab = z["vocab"].tolist()
+                index = cls(generation, vids, dict(zip(vocab, range(len(vocab)))), z["indptr"],
+                            z["indices"], z["data"], z["ceiling"])
+        except Exception:  # noqa: BLE001 - any damage (truncation, bad zip, bad JSON) means: rebuild
+            return None
+        ok = (len(index.indptr) == len(vocab) + 1 and len(index.indices) == len(index.data)
+              == int(index.indptr[-1]) and len(index.ceiling) == len(vocab)
+              and (len(index.indices) == 0 or int(index.indices.max()) < len(vids)))
+        return index if ok else None
+
+
+def _settings(generation: int, n: int) -> dict[str, object]:
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "k1": K1, "b": B, "method": METHOD,
+            "tokens": _TOKEN.pattern, "stemmer": "english", "stopwords": "bm25s-en",
+            "generation": generation, "passages": n}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LexicalCache:
+    """The current `LexicalIndex` of one knowledge base; one per `KnowledgeBase` object (`of`)."""
+
+    _by_kb: weakref.WeakKeyDictionary[KnowledgeBase, LexicalCache] = weakref.WeakKeyDictionary()
+    _registry_lock = threading.Lock()
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = weakref.ref(kb)  # the store's write hook holds us; don't keep it alive in turn
+        self.analyzer = Analyzer()
+        self._lock = threading.Lock()
+        self._index: LexicalIndex | None = None
+        kb.on_write(self._after_write)
+
+    @classmethod
+    def of(cls, kb: KnowledgeBase) -> LexicalCache:
+        with cls._registry_lock:
+            cache = cls._by_kb.get(kb)
+            if cache is None:
+                cache = cls._by_kb[kb] = cls(kb)
+            return cache
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        kb = self._kb()
+        if kb is None:
+            raise RuntimeError("the knowledge base of this lexical index was closed and collected")
+        return kb
+
+    def file(self, generation: int) -> Path:
+        return self.kb.path / f"lexical-{generation}.npz"
+
+    def current(self) -> LexicalIndex:
+        """The index for the store's generation now: in memory, else from its file, else rebuilt."""
+        gen = self.kb.generation
+        with self._lock:
+            index = self._index
+            if index is None or index.generation != gen:
+                index = LexicalIndex.load(self.file(gen), gen)
+                if index is None or len(index) != self.kb.counts()["passages"]:
+                    index = self._rebuild()
+                self._index = index
+            return index
+
+    def _rebuild(self) -> LexicalIndex:
+        gen, rows = self.kb.passage_texts()  # one snapshot: the rows are exactly generation `gen`'s
+        index = LexicalIndex.build(rows, gen, self.analyzer)
+        with contextlib.suppress(OSError):  # a read-only folder still answers, from memory
+            index.save(self.file(gen))
+            for old in self.kb.path.glob("lexical-*.npz"):
+                if old != self.file(gen):
+                    old.unlink(missing_ok=True)
+        return index
+
+    def _after_write(self, generation: int) -> None:
+        # Called by the writer with the store locked: rebuilding now means readers in other
+        # processes find the new generation's file instead of each rebuilding it themselves.
+        with self._lock:
+            self._index = self._rebuild()
+
+
+class LexicalRanker:
+    """BM25 over title + passage text. A query sharing no term with any passage ranks nothing."""
+
+    name = "lexical"
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.cache = LexicalCache.of(kb)
+
+    def rank(self, query: Query, k: int) -> list[Ranked]:
+        from citeqa.retrieve import Ranked
+
+        found = self.cache.current().search(self.cache.analyzer.terms(query.text), k)
+        return [Ranked(vid, score, r) for r, (vid, score) in enumerate(found, start=1)]
+
+    def score_of(self, query: Query, vids: list[int]) -> dict[int, float]:
+        return self.cache.current().score_of(self.cache.analyzer.terms(query.text), vids)
+
+    def upper_bound(self, query: Query) -> float:
+        return self.cache.current().upper_bound(self.cache.analyzer.terms(query.text))

@@ -1,0 +1,68 @@
+"""`citeqa serve`: open the knowledge base and launch the chat page (app/, package `citeqa_app`).
+
+Gradio is imported here only when `serve` is called; importing this module launches nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+from citeqa.errors import MissingDependencyError
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.x, ::1, "localhost")."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(kb: Path, host: str = "127.0.0.1", port: int = 7860) -> int:
+    """Serve the chat page for the knowledge base at `kb` until interrupted; returns an exit code."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # Gradio calls home unless told not to
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from citeqa.assistant import Assistant
+
+    try:
+        from citeqa_app.ui import build_app, launch_options
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"the web page needs Gradio ({exc}); install it with: pip install 'gradio>=6,<7'"
+        ) from None
+
+    qa = Assistant.open(kb)
+    counts = qa.kb.counts()
+    print(f"citeqa: loading the model for {kb} ({counts['articles']} articles, {counts['passages']} passages)…",
+          flush=True)
+    qa.embedder  # noqa: B018  # load it now, so the first question is not the slow one
+    demo = build_app(qa)
+    url_host = f"[{host}]" if ":" in host else host
+    if not is_loopback(host):
+        bar = "!" * 78
+        print(
+            f"\n{bar}\n  WARNING: listening on {host}, not on this machine only. Anyone who can reach this\n"
+            "  address can read every article, ask questions, upload files and REMOVE articles.\n"
+            "  There is no login. Use --host 127.0.0.1 unless you mean it.\n"
+            f"{bar}\n",
+            file=sys.stderr,
+            flush=True,
+        )
+    print(f"citeqa: serving on http://{url_host}:{port}  (Ctrl-C stops)", flush=True)
+    try:
+        demo.queue(default_concurrency_limit=1).launch(
+            server_name=host, server_port=port, quiet=True, show_error=False,
+            max_file_size=demo.citeqa_page.limits.max_file_bytes,  # type: ignore[attr-defined]
+            **launch_options(),
+        )
+    except OSError as exc:
+        print(f"citeqa: error: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        qa.close()
+    return 0
