@@ -40,7 +40,7 @@ class Turn:
 
 
 def nice_date(iso: str) -> str:
-    """"2023-04-18" → "18 April 2023"; anything else is shown as given."""
+    """ "2023-04-18" → "18 April 2023"; anything else is shown as given."""
     try:
         d = dt.date.fromisoformat(iso)
     except (TypeError, ValueError):
@@ -49,6 +49,7 @@ def nice_date(iso: str) -> str:
 
 
 def _byline(source: str, published: str) -> str:
+    """ "Source · 18 April 2023", already escaped."""
     parts = [esc(p) for p in (source, nice_date(published)) if p]
     return " · ".join(parts)
 
@@ -89,11 +90,14 @@ def word_count(answer: Answer) -> int:
 
 def empty_state(examples: Sequence[str], n_articles: int) -> str:
     chips = "".join(
-        f'<button type="button" class="cq-example" data-example="{esc(q)}">{esc(q)}</button>' for q in examples
+        f'<button type="button" class="cq-example" data-example="{esc(q)}">{esc(q)}</button>'
+        for q in examples
     )
     if n_articles:
-        hint = (f"Questions are answered from the {n_articles:,} article{'s' if n_articles != 1 else ''} in "
-                "the library. Every sentence of an answer cites the exact words it comes from.")
+        hint = (
+            f"Questions are answered from the {n_articles:,} article{'s' if n_articles != 1 else ''} in "
+            "the library. Every sentence of an answer cites the exact words it comes from."
+        )
     else:
         hint = "The library is empty. Add articles in the Library tab, then ask about them."
     return (
@@ -132,7 +136,9 @@ def answer_body(turn_id: int, answer: Answer, reveal: int | None = None) -> str:
     for text, numbers in sentence_parts(answer):
         words = text.split()
         if budget < len(words):
-            out.append(f'<span class="cq-sent">{esc(" ".join(words[:budget]))}</span><span class="cq-caret"></span>')
+            out.append(
+                f'<span class="cq-sent">{esc(" ".join(words[:budget]))}</span><span class="cq-caret"></span>'
+            )
             break
         budget -= len(words)
         marks = "".join(_marker(turn_id, by_n[n]) for n in numbers if n in by_n)
@@ -146,18 +152,28 @@ def answer_body(turn_id: int, answer: Answer, reveal: int | None = None) -> str:
 
 
 def _references(turn_id: int, answer: Answer) -> str:
+    """Under the answer: each cited article once, with the markers that point into it."""
     if not answer.citations:
         return ""
-    chips = "".join(
-        f'<button type="button" class="cq-ref" data-cite="{turn_id}:{c.n}">'
-        f'<span class="cq-ref-n">{c.n}</span><span class="cq-ref-title">{esc(c.title or c.article_id)}</span>'
-        + (f'<span class="cq-ref-date">{esc(nice_date(c.published))}</span>' if c.published else "")
-        + "</button>"
-        for c in answer.citations
+    groups: dict[str, list[Citation]] = {}
+    for c in answer.citations:
+        groups.setdefault(c.article_id, []).append(c)
+    rows = "".join(
+        f'<div class="cq-ref"><span class="cq-ref-title" title="{esc(cs[0].article_id)}">'
+        f"{esc(cs[0].title or cs[0].article_id)}</span>"
+        + (
+            f'<span class="cq-ref-date">{_byline(cs[0].source, cs[0].published)}</span>'
+            if cs[0].source or cs[0].published
+            else ""
+        )
+        + '<span class="cq-ref-marks">'
+        + "".join(_marker(turn_id, c) for c in cs)
+        + "</span></div>"
+        for cs in groups.values()
     )
     took = answer.timings_ms.get("total")
     meta = f"confidence {answer.confidence:.2f}" + (f" · {took:,.0f} ms" if took is not None else "")
-    return f'<div class="cq-refs">{chips}</div><div class="cq-meta">{esc(meta)}</div>'
+    return f'<div class="cq-refs">{rows}</div><div class="cq-meta">{esc(meta)}</div>'
 
 
 def _sentence_case(text: str) -> str:
@@ -188,14 +204,16 @@ def conversation(
             classes += " cq-final" if streaming is None else " cq-streaming"
             parts.append(_assistant(answer_body(turn.id, turn.answer, streaming), classes))
         elif last and pending:
-            parts.append(_assistant('<span class="cq-typing" aria-label="Answering"><i></i><i></i><i></i></span>'))
+            parts.append(
+                _assistant('<span class="cq-typing" aria-label="Answering"><i></i><i></i><i></i></span>')
+            )
     return f'<div class="cq-chat">{"".join(parts)}</div>'
 
 
 # ---------------------------------------------------------------- sources panel
 
 
-def sources(turn: Turn | None, *, max_chars: int = 320) -> str:
+def sources(turn: Turn | None, titles: dict[str, str] | None = None, *, max_chars: int = 320) -> str:
     """The retrieved passages of the last answer: rank, scores, cited ones marked."""
     if turn is None or turn.answer is None:
         return _panel_placeholder("Sources", "The passages retrieved for your question will appear here.")
@@ -214,16 +232,20 @@ def sources(turn: Turn | None, *, max_chars: int = 320) -> str:
     if answer.abstained:
         why = _sentence_case(answer.reason) or "No passage answers the question"
         note += (
-            '<div class="cq-note cq-note-warn"><b>Not enough to answer.</b> '
+            '<div class="cq-note cq-note-warn"><strong>Not enough to answer.</strong> '
             f"{esc(why)}. These were the closest passages.</div>"
         )
-    items = "".join(_source_item(turn.id, h, cited.get(h.passage.id, []), max_chars) for h in answer.hits)
+    titles = titles or {}
+    items = "".join(
+        _source_item(turn.id, h, titles.get(h.passage.article_id, ""), cited.get(h.passage.id, []), max_chars)
+        for h in answer.hits
+    )
     if not items:
         items = '<li class="cq-muted">Nothing was retrieved: the library is empty.</li>'
     return f'<div class="cq-panel cq-sources">{head}{note}<ol class="cq-source-list">{items}</ol></div>'
 
 
-def _source_item(turn_id: int, hit: Hit, cited: list[int], max_chars: int) -> str:
+def _source_item(turn_id: int, hit: Hit, title: str, cited: list[int], max_chars: int) -> str:
     text = " ".join(hit.passage.text.split())
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0] + " …"
@@ -237,7 +259,8 @@ def _source_item(turn_id: int, hit: Hit, cited: list[int], max_chars: int) -> st
     return (
         f'<li class="{cls}"><button type="button" class="cq-source-btn" data-source="{turn_id}:{hit.rank}">'
         f'<span class="cq-source-top"><span class="cq-rank">#{hit.rank}</span>'
-        f'<span class="cq-source-id">{esc(hit.passage.article_id)}</span>{badge}</span>'
+        f'<span class="cq-source-title" title="{esc(hit.passage.article_id)}">'
+        f"{esc(title or hit.passage.article_id)}</span>{badge}</span>"
         f'<span class="cq-source-scores">{esc(" · ".join(ranks))}</span>'
         f'<span class="cq-source-text">{esc(text)}</span></button></li>'
     )
@@ -276,7 +299,9 @@ def article_view(article: Article, start: int, end: int, *, label: str = "", quo
     url = _safe_url(article.url)
     link = (
         f'<a class="cq-link" href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">'
-        "Original ↗</a>" if url else ""
+        "Original ↗</a>"
+        if url
+        else ""
     )
     byline = _byline(article.source, article.published)
     return (
@@ -312,9 +337,20 @@ def _panel_placeholder(title: str, text: str) -> str:
 
 
 def stats(n_articles: int, n_passages: int) -> str:
+    a, p = ("s" if n_articles != 1 else ""), ("s" if n_passages != 1 else "")
     return (
-        f'<div class="cq-stats"><span><b>{n_articles:,}</b> article{"s" if n_articles != 1 else ""}</span>'
-        f'<span><b>{n_passages:,}</b> passage{"s" if n_passages != 1 else ""}</span></div>'
+        f'<div class="cq-stats"><span><strong>{n_articles:,}</strong> article{a}</span>'
+        f"<span><strong>{n_passages:,}</strong> passage{p}</span></div>"
+    )
+
+
+def library_help(kinds: Sequence[str], max_files: int, per_file: str, in_all: str) -> str:
+    return (
+        '<div class="cq-panel cq-help"><div class="cq-panel-title">Add articles</div>'
+        f"<p>Drop {esc(' '.join(kinds))} files here, several at once (up to {max_files} files, "
+        f"{esc(per_file)} each, {esc(in_all)} in all). Text files may start with <code>title:</code>, "
+        "<code>source:</code> and <code>date:</code> lines; JSON and JSONL hold records with a "
+        "<code>text</code> field. New articles can be asked about as soon as they are added.</p></div>"
     )
 
 
@@ -338,7 +374,9 @@ def article_list(rows: Sequence[ArticleInfo]) -> str:
     )
 
 
-def ingest_summary(report: IngestReport, titles: dict[str, str], refused: Sequence[tuple[str, str]] = ()) -> str:
+def ingest_summary(
+    report: IngestReport, titles: dict[str, str], refused: Sequence[tuple[str, str]] = ()
+) -> str:
     """What an upload did: counts, then each article and each skipped file with its reason."""
     skipped = [(s.path, s.reason) for s in report.skipped] + list(refused)
     counts = [
@@ -347,7 +385,7 @@ def ingest_summary(report: IngestReport, titles: dict[str, str], refused: Sequen
         ("unchanged", len(report.unchanged)),
         ("skipped", len(skipped)),
     ]
-    pills = "".join(f'<span class="cq-pill cq-pill-{k}"><b>{n}</b> {k}</span>' for k, n in counts)
+    pills = "".join(f'<span class="cq-pill cq-pill-{k}"><strong>{n}</strong> {k}</span>' for k, n in counts)
     rows: list[str] = []
     for kind, ids in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged)):
         rows += [

@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from citeqa_app import render
+from citeqa_app.uploads import ALLOWED_SUFFIXES, UploadLimits, megabytes, stage
 
 from citeqa.assistant import Assistant
 from citeqa.chat import ChatSession
 from citeqa.errors import CiteqaError, InputError
 from citeqa.schema import IngestReport
 from citeqa.text import check_question
-from citeqa_app import render
-from citeqa_app.uploads import ALLOWED_SUFFIXES, UploadLimits, megabytes, stage
 
 log = logging.getLogger("citeqa.web")
 HERE = Path(__file__).parent
@@ -42,8 +42,10 @@ DEMO_EXAMPLES = (
     "What is the main purpose of the drills?",
 )
 MAX_TURNS = 50  # turns a tab keeps on screen (the chat session keeps its own, shorter, history)
-STREAM_STEPS = 10  # an answer is revealed in about this many steps...
-STREAM_DELAY = 0.02  # ...this many seconds apart
+STREAM_STEPS = 8  # an answer is revealed in about this many steps...
+STREAM_DELAY = 0.015  # ...this many seconds apart (about 0.1 s in all: a reveal, not a wait)
+ANSWERING = {"concurrency_id": "answer", "concurrency_limit": 4}  # the embedder serialises its own calls
+WRITING = {"concurrency_id": "kb-write", "concurrency_limit": 1}  # one knowledge-base writer at a time
 
 # --------------------------------------------------------------------------- browser-side glue
 # Each snippet runs once per component with `element` (its root) and `trigger(event, data)`.
@@ -54,7 +56,8 @@ element.addEventListener('click', (e) => {
   if (cite && element.contains(cite)) {
     e.preventDefault();
     element.querySelectorAll('.cq-active').forEach((x) => x.classList.remove('cq-active'));
-    element.querySelectorAll(`[data-cite="${cite.dataset.cite}"]`).forEach((x) => x.classList.add('cq-active'));
+    const same = element.querySelectorAll(`[data-cite="${cite.dataset.cite}"]`);
+    same.forEach((x) => x.classList.add('cq-active'));
     trigger('click', {cite: cite.dataset.cite});
     return;
   }
@@ -62,7 +65,10 @@ element.addEventListener('click', (e) => {
   if (ex && element.contains(ex)) { e.preventDefault(); trigger('select', {example: ex.dataset.example}); }
 });
 // Follow the conversation as it grows (the chat box scrolls, not the page).
-watch('value', () => { const box = element.querySelector('.cq-chat'); if (box) box.scrollTop = box.scrollHeight; });
+watch('value', () => {
+  const box = element.querySelector('.cq-chat');
+  if (box) box.scrollTop = box.scrollHeight;
+});
 """
 
 SOURCES_JS = """
@@ -86,7 +92,9 @@ const show = () => {
   box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 2 + mark.offsetHeight / 2);
   mark.classList.remove('cq-flash'); void mark.offsetWidth; mark.classList.add('cq-flash');
   const r = element.getBoundingClientRect();
-  if (r.top < 0 || r.top > window.innerHeight - 80) element.scrollIntoView({block: 'start', behavior: 'smooth'});
+  if (r.top < 0 || r.top > window.innerHeight - 80) {
+    element.scrollIntoView({block: 'start', behavior: 'smooth'});
+  }
 };
 watch('value', show);
 show();
@@ -102,7 +110,7 @@ element.addEventListener('click', (e) => {
     trigger('click', {remove: b.dataset.remove});
     return;
   }
-  b.dataset.armed = '1'; b.textContent = 'Click again to remove'; b.classList.add('cq-armed');
+  b.dataset.armed = '1'; b.textContent = 'Confirm'; b.classList.add('cq-armed');
   setTimeout(() => {
     if (b.isConnected && b.dataset.armed === '1' && !b.disabled) {
       b.dataset.armed = ''; b.textContent = 'Remove'; b.classList.remove('cq-armed');
@@ -123,8 +131,17 @@ BRAND = """
 def launch_options() -> dict[str, Any]:
     """What Gradio 6 wants at `launch()` rather than in `Blocks()`: theme, css, page title bits."""
     # System fonts: nothing to download, and every weight exists (the bundled Plex lacks 700).
-    sans = ("Inter", "-apple-system", "BlinkMacSystemFont", "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
-            "Liberation Sans", "sans-serif")
+    sans = (
+        "Inter",
+        "-apple-system",
+        "BlinkMacSystemFont",
+        "Segoe UI",
+        "Roboto",
+        "Helvetica Neue",
+        "Arial",
+        "Liberation Sans",
+        "sans-serif",
+    )
     mono = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace")
     theme = gr.themes.Base(
         primary_hue=gr.themes.colors.indigo,
@@ -196,6 +213,20 @@ class Conversations:
         return len(self._items)
 
 
+def _sentence(text: str) -> str:
+    """An error message as a sentence: capital first letter, full stop."""
+    text = text.strip()
+    first = text.split(" ", 1)[0]
+    if first.isalpha():  # "the question is…" → "The question is…", but "top_k must…" stays
+        text = text[:1].upper() + text[1:]
+    return text + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def _api_dict(fields: dict[str, Any]) -> dict[str, Any]:
+    """gradio_client downloads any dict with a string "path" as a file: the field is called "file" here."""
+    return {("file" if k == "path" else k): v for k, v in fields.items()}
+
+
 def _parse_key(value: object) -> tuple[int, int] | None:
     """ "12:3" → (12, 3); anything else → None."""
     try:
@@ -242,6 +273,15 @@ class ChatPage:
         counts = self.qa.kb.counts()
         return render.stats(counts["articles"], counts["passages"])
 
+    def sources_html(self, turn: render.Turn | None) -> str:
+        if turn is None or turn.answer is None:
+            return render.sources(None)
+        titles = {}
+        for aid in {h.passage.article_id for h in turn.answer.hits}:
+            art = self.qa.kb.get_article(aid)
+            titles[aid] = art.title if art is not None else ""
+        return render.sources(turn, titles)
+
     def library_html(self) -> str:
         return render.article_list(self.qa.articles())
 
@@ -263,7 +303,7 @@ class ChatPage:
             q = check_question(question, self.qa.config.max_question_chars)
             k = int(top_k)
         except (InputError, TypeError, ValueError) as exc:
-            gr.Warning(str(exc), title="Can't ask that")
+            gr.Warning(_sentence(str(exc)), title="Can't ask that")
             yield gr.skip(), gr.skip(), gr.skip()
             return
         with conv.lock:
@@ -282,9 +322,11 @@ class ChatPage:
                 for shown in range(step, words, step):
                     yield self.chat_html(conv, reveal=shown), gr.skip(), gr.skip()
                     time.sleep(STREAM_DELAY)
-            yield self.chat_html(conv), gr.skip(), render.sources(turn if turn.answer else None)
+            yield self.chat_html(conv), gr.skip(), self.sources_html(turn)
 
-    def ask_example(self, top_k: float, evt: gr.EventData, request: gr.Request) -> Iterator[tuple[Any, Any, Any]]:
+    def ask_example(
+        self, top_k: float, evt: gr.EventData, request: gr.Request
+    ) -> Iterator[tuple[Any, Any, Any]]:
         yield from self.chat(str(evt._data.get("example", "")), top_k, request)
 
     def new_chat(self, request: gr.Request) -> tuple[str, str, str, str]:
@@ -300,14 +342,20 @@ class ChatPage:
         conv = self.conversations.get(request)
         key = _parse_key(evt._data.get("cite"))
         turn = conv.turn(key[0]) if key else None
-        cite = next((c for c in turn.answer.citations if c.n == key[1]), None) if turn and turn.answer else None
+        cite = (
+            next((c for c in turn.answer.citations if c.n == key[1]), None) if turn and turn.answer else None
+        )
         if key is None or cite is None:
             return render.article_missing("That citation belongs to an earlier conversation; ask again.")
         try:
             article = self.qa.article(cite.article_id)
         except CiteqaError:
-            return render.article_missing(f"The article {cite.article_id!r} has been removed from the library.")
-        return render.article_view(article, cite.start, cite.end, label=f"Citation [{cite.n}]", quote=cite.quote)
+            return render.article_missing(
+                f"The article {cite.article_id!r} has been removed from the library."
+            )
+        return render.article_view(
+            article, cite.start, cite.end, label=f"Citation [{cite.n}]", quote=cite.quote
+        )
 
     def open_source(self, evt: gr.EventData, request: gr.Request) -> str:
         conv = self.conversations.get(request)
@@ -328,24 +376,36 @@ class ChatPage:
 
     # ---- library
 
-    def add_files(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
-        """Save the uploaded files under the knowledge base, ingest them, report what happened."""
+    def ingest(
+        self, files: Sequence[str], progress: Any = None
+    ) -> tuple[IngestReport, list[tuple[str, str]]]:
+        """Save uploaded files under the knowledge base and add them: (report, [(file, why refused)])."""
+        n = len(files)
+        if progress:
+            progress(0.05, desc=f"Saving {n} file{'s' if n != 1 else ''}")
+        saved, refused = stage(files, self.uploads, self.limits)
+        if not saved:
+            return IngestReport(), refused
+        if progress:
+            progress(0.2, desc=f"Reading and embedding {len(saved)} file{'s' if len(saved) != 1 else ''}")
+        return self.qa.add(saved, progress=False), refused
+
+    def add_files(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        """The Library's upload: ingest, then show what happened and the updated list."""
         if not files:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
-            progress(0.05, desc=f"Saving {len(files)} file{'s' if len(files) != 1 else ''}")
-            saved, refused = stage(files, self.uploads, self.limits)
-            if saved:
-                progress(0.2, desc=f"Reading and embedding {len(saved)} file{'s' if len(saved) != 1 else ''}")
-                report = self.qa.add(saved, progress=False)
-            else:
-                report = IngestReport()
+            report, refused = self.ingest(files, progress)
         except CiteqaError as exc:
-            return None, render.message(str(exc), "error"), gr.skip(), gr.skip()
+            return None, render.message(_sentence(str(exc)), "error"), gr.skip(), gr.skip()
         except Exception:
             log.exception("upload failed")
-            return None, render.message("The upload failed. The server log has the details.", "error"), \
-                gr.skip(), gr.skip()
+            return (
+                None,
+                render.message("The upload failed. The server log has the details.", "error"),
+                gr.skip(),
+                gr.skip(),
+            )
         titles = {a.id: a.title for a in self.qa.articles()}
         summary = render.ingest_summary(report, titles, refused)
         return None, summary, self.library_html(), self.stats_html()
@@ -357,7 +417,7 @@ class ChatPage:
             self.qa.remove(article_id)
             note = render.message(f"Removed “{title}” ({article_id}).", "ok")
         except CiteqaError as exc:
-            note = render.message(str(exc), "error")
+            note = render.message(_sentence(str(exc)), "error")
         return note, self.library_html(), self.stats_html()
 
     # ---- the documented API (gradio_client); Gradio derives the schema from the type hints
@@ -366,30 +426,54 @@ class ChatPage:
         """Ask in this client's conversation (a follow-up uses the earlier questions). Returns the JSON
         of `citeqa ask --json`: answer, sentences, citations (exact article offsets), passages."""
         conv = self.conversations.get(request)
-        with conv.lock:
-            turn = conv.start(question.strip() if isinstance(question, str) else "")
-            try:
-                turn.answer = conv.session.ask(question, top_k=top_k)
-            except CiteqaError as exc:
-                turn.error = str(exc)
-                raise gr.Error(str(exc)) from None
-            return turn.answer.to_dict()
+        try:
+            q = check_question(question, self.qa.config.max_question_chars)
+            with conv.lock:
+                answer = conv.session.ask(q, top_k=top_k)
+                conv.start(q).answer = answer  # the browser tab of this session shows it too
+        except CiteqaError as exc:
+            raise gr.Error(_sentence(str(exc))) from None
+        return answer.to_dict()
+
+    def api_add(self, files: list[str] | None) -> dict[str, Any]:
+        """Add article files (txt, md, html, json, jsonl). Returns what happened to each."""
+        try:
+            report, refused = self.ingest(files or [])
+        except CiteqaError as exc:
+            raise gr.Error(_sentence(str(exc))) from None
+        skipped = [{"file": s.path, "reason": s.reason} for s in report.skipped]
+        skipped += [{"file": name, "reason": why} for name, why in refused]
+        return {
+            "added": list(report.added),
+            "updated": list(report.updated),
+            "unchanged": list(report.unchanged),
+            "skipped": skipped,
+            "passages": report.passages,
+            "seconds": round(report.seconds, 3),
+        }
+
+    def api_remove(self, article_id: str) -> list:
+        """Remove an article (by id) from every index; returns the ids removed."""
+        try:
+            return self.qa.remove(article_id)
+        except CiteqaError as exc:
+            raise gr.Error(_sentence(str(exc))) from None
 
     def api_new_chat(self, request: gr.Request = None) -> None:  # type: ignore[assignment]
         """Forget this client's conversation: the next question is not a follow-up."""
         self.new_chat(request)
 
     def api_articles(self) -> list:
-        """The articles in the knowledge base: id, title, source, published, path, passages, chars."""
-        return [dict(a.__dict__) for a in self.qa.articles()]
+        """The articles in the knowledge base: id, title, source, published, file, passages, chars."""
+        return [_api_dict(a.__dict__) for a in self.qa.articles()]
 
     def api_article(self, article_id: str) -> dict:
-        """One article with its full text; citations index into `text`."""
+        """One article: id, title, text, source, url, published, file. Citations index into `text`."""
         try:
             a = self.qa.article(article_id)
         except CiteqaError as exc:
-            raise gr.Error(str(exc)) from None
-        return dict(a.__dict__)
+            raise gr.Error(_sentence(str(exc))) from None
+        return _api_dict(a.__dict__)
 
 
 # --------------------------------------------------------------------------- the page
@@ -405,90 +489,170 @@ def build_app(
     """The chat page over `qa`. Launch it with `demo.launch(**launch_options())`."""
     page = ChatPage(qa, uploads=uploads, limits=limits, examples=examples)
     lim = page.limits
-    kinds = " ".join(ALLOWED_SUFFIXES)
-    with gr.Blocks(title="citeqa · cited answers from your articles", analytics_enabled=False) as demo:
+    # delete_cache: Gradio keeps its own copy of every upload; drop those after an hour or two.
+    with gr.Blocks(
+        title="citeqa · cited answers from your articles", analytics_enabled=False, delete_cache=(3600, 7200)
+    ) as demo:
         with gr.Row(elem_classes="cq-header", equal_height=True):
             gr.HTML(BRAND, js_on_load=None, elem_classes="cq-brand-wrap")
             stats = gr.HTML(page.stats_html(), js_on_load=None, elem_id="cq-stats")
         with gr.Tabs(elem_classes="cq-tabs"):
-            with gr.Tab("Chat", id="chat", elem_id="cq-tab-chat"):
-                with gr.Row(equal_height=False, elem_classes="cq-main"):
-                    with gr.Column(scale=6, min_width=360, elem_classes="cq-left"):
-                        chat = gr.HTML(
-                            page.chat_html(Conversation(qa.chat())), js_on_load=CHAT_JS, elem_id="cq-chat",
+            with (
+                gr.Tab("Chat", id="chat", elem_id="cq-tab-chat"),
+                gr.Row(equal_height=False, elem_classes="cq-main"),
+            ):
+                with gr.Column(scale=6, min_width=360, elem_classes="cq-left"):
+                    chat = gr.HTML(
+                        page.chat_html(Conversation(qa.chat())),
+                        js_on_load=CHAT_JS,
+                        elem_id="cq-chat",
+                    )
+                    with gr.Row(elem_classes="cq-composer", equal_height=True):
+                        question = gr.Textbox(
+                            placeholder="Ask a question about the articles…",
+                            show_label=False,
+                            container=False,
+                            lines=1,
+                            max_lines=6,
+                            scale=8,
+                            elem_id="cq-question",
+                            autofocus=True,
+                            submit_btn=False,
                         )
-                        with gr.Row(elem_classes="cq-composer", equal_height=True):
-                            question = gr.Textbox(
-                                placeholder="Ask a question about the articles…", show_label=False,
-                                container=False, lines=1, max_lines=6, scale=8, elem_id="cq-question",
-                                autofocus=True, submit_btn=False,
+                        send = gr.Button("Send", variant="primary", scale=1, min_width=88, elem_id="cq-send")
+                    with gr.Accordion("Settings", open=False, elem_classes="cq-settings"):
+                        with gr.Row():
+                            top_k = gr.Slider(
+                                1,
+                                20,
+                                value=min(qa.config.top_k, 20),
+                                step=1,
+                                label="Passages to retrieve",
+                                info="How many passages the answer may draw on.",
+                                elem_id="cq-top-k",
                             )
-                            send = gr.Button("Send", variant="primary", scale=1, min_width=88, elem_id="cq-send")
-                        with gr.Accordion("Settings", open=False, elem_classes="cq-settings"):
-                            with gr.Row():
-                                top_k = gr.Slider(
-                                    1, 20, value=min(qa.config.top_k, 20), step=1, label="Passages to retrieve",
-                                    info="How many passages the answer may draw on.", elem_id="cq-top-k",
-                                )
-                                show_sources = gr.Checkbox(
-                                    value=True, label="Show sources", info="The retrieved passages, beside the answer.",
-                                    elem_id="cq-show-sources",
-                                )
-                            new_chat = gr.Button("New conversation", size="sm", elem_id="cq-new-chat")
-                    with gr.Column(scale=5, min_width=320, elem_classes="cq-right"):
-                        article = gr.HTML(render.article_placeholder(), js_on_load=ARTICLE_JS, elem_id="cq-article")
-                        sources = gr.HTML(render.sources(None), js_on_load=SOURCES_JS, elem_id="cq-sources")
-            with gr.Tab("Library", id="library", elem_id="cq-tab-library"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2, min_width=300):
-                        gr.HTML(
-                            '<div class="cq-panel cq-help"><div class="cq-panel-title">Add articles</div>'
-                            f"<p>Drop {render.esc(kinds)} files here, several at once (up to {lim.max_files} "
-                            f"files, {megabytes(lim.max_file_bytes)} each, {megabytes(lim.max_total_bytes)} "
-                            "in all). Text files may start with <code>title:</code>, <code>source:</code> and "
-                            "<code>date:</code> lines; JSON and JSONL hold records with a <code>text</code> "
-                            "field. New articles can be asked about as soon as they are added.</p></div>",
-                            js_on_load=None,
-                        )
-                        files = gr.File(
-                            file_count="multiple", file_types=list(ALLOWED_SUFFIXES), type="filepath",
-                            label="Upload articles", elem_id="cq-upload",
-                        )
-                        ingest = gr.HTML("", js_on_load=None, elem_id="cq-ingest")
-                    with gr.Column(scale=3, min_width=360):
-                        library = gr.HTML(page.library_html(), js_on_load=LIBRARY_JS, elem_id="cq-library")
+                            show_sources = gr.Checkbox(
+                                value=True,
+                                label="Show sources",
+                                info="The retrieved passages, beside the answer.",
+                                elem_id="cq-show-sources",
+                            )
+                        new_chat = gr.Button("New conversation", size="sm", elem_id="cq-new-chat")
+                with gr.Column(scale=5, min_width=320, elem_classes="cq-right"):
+                    article = gr.HTML(
+                        render.article_placeholder(), js_on_load=ARTICLE_JS, elem_id="cq-article"
+                    )
+                    sources = gr.HTML(render.sources(None), js_on_load=SOURCES_JS, elem_id="cq-sources")
+            with gr.Tab("Library", id="library", elem_id="cq-tab-library"), gr.Row(equal_height=False):
+                with gr.Column(scale=2, min_width=300):
+                    help_html = render.library_help(
+                        ALLOWED_SUFFIXES,
+                        lim.max_files,
+                        megabytes(lim.max_file_bytes),
+                        megabytes(lim.max_total_bytes),
+                    )
+                    gr.HTML(help_html, js_on_load=None)
+                    files = gr.File(
+                        file_count="multiple",
+                        file_types=list(ALLOWED_SUFFIXES),
+                        type="filepath",
+                        label="Upload articles",
+                        elem_id="cq-upload",
+                    )
+                    ingest = gr.HTML("", js_on_load=None, elem_id="cq-ingest")
+                with gr.Column(scale=3, min_width=360):
+                    library = gr.HTML(page.library_html(), js_on_load=LIBRARY_JS, elem_id="cq-library")
 
         chat_out = [chat, question, sources]
         gr.on(
-            [question.submit, send.click], page.chat, [question, top_k], chat_out,
-            api_name="chat", api_visibility="undocumented", show_progress="hidden", concurrency_limit=4,
-            concurrency_id="answer",
+            [question.submit, send.click],
+            page.chat,
+            [question, top_k],
+            chat_out,
+            api_name="chat",
+            api_visibility="undocumented",
+            show_progress="hidden",
+            **ANSWERING,
         )
         chat.select(
-            page.ask_example, [top_k], chat_out, api_name="ask_example", api_visibility="undocumented",
-            show_progress="hidden", concurrency_id="answer",
+            page.ask_example,
+            [top_k],
+            chat_out,
+            api_name="ask_example",
+            api_visibility="undocumented",
+            show_progress="hidden",
+            **ANSWERING,
         )
-        chat.click(page.open_citation, None, article, api_name="open_citation", api_visibility="undocumented",
-                   show_progress="hidden")
-        sources.click(page.open_source, None, article, api_name="open_source", api_visibility="undocumented",
-                      show_progress="hidden")
-        new_chat.click(page.new_chat, None, [chat, sources, article, question], api_name="new_conversation",
-                       api_visibility="undocumented", show_progress="hidden")
-        show_sources.change(page.toggle_sources, show_sources, sources, api_name="toggle_sources",
-                            api_visibility="undocumented", show_progress="hidden", queue=False)
+        chat.click(
+            page.open_citation,
+            None,
+            article,
+            api_name="open_citation",
+            api_visibility="undocumented",
+            show_progress="hidden",
+        )
+        sources.click(
+            page.open_source,
+            None,
+            article,
+            api_name="open_source",
+            api_visibility="undocumented",
+            show_progress="hidden",
+        )
+        new_chat.click(
+            page.new_chat,
+            None,
+            [chat, sources, article, question],
+            api_name="new_conversation",
+            api_visibility="undocumented",
+            show_progress="hidden",
+        )
+        show_sources.change(
+            page.toggle_sources,
+            show_sources,
+            sources,
+            api_name="toggle_sources",
+            api_visibility="undocumented",
+            show_progress="hidden",
+            queue=False,
+        )
         files.upload(
-            page.add_files, files, [files, ingest, library, stats], api_name="add_articles",
-            concurrency_limit=1, concurrency_id="kb-write", show_progress_on=[ingest],
+            page.add_files,
+            files,
+            [files, ingest, library, stats],
+            api_name="upload",
+            api_visibility="undocumented",
+            show_progress_on=[ingest],
+            **WRITING,
         )
-        library.click(page.remove, None, [ingest, library, stats], api_name="remove_article",
-                      api_visibility="undocumented", concurrency_limit=1, concurrency_id="kb-write")
-        demo.load(page.on_load, None, [stats, chat, library], api_name="refresh", api_visibility="undocumented",
-                  show_progress="hidden")
+        library.click(
+            page.remove,
+            None,
+            [ingest, library, stats],
+            api_name="remove_article",
+            api_visibility="undocumented",
+            **WRITING,
+        )
+        demo.load(
+            page.on_load,
+            None,
+            [stats, chat, library],
+            api_name="refresh",
+            api_visibility="undocumented",
+            show_progress="hidden",
+        )
         demo.unload(page.on_unload)
 
-        gr.api(page.api_ask, api_name="ask", concurrency_id="answer")
+        # Uploading through the API needs File components to carry the files; they are never shown.
+        with gr.Row(visible=False):
+            api_files = gr.File(file_count="multiple", type="filepath", label="files")
+            api_report = gr.JSON(label="report")
+            api_add = gr.Button("add")
+        api_add.click(page.api_add, api_files, api_report, api_name="add", **WRITING)
+        gr.api(page.api_ask, api_name="ask", **ANSWERING)
         gr.api(page.api_new_chat, api_name="new_chat")
         gr.api(page.api_articles, api_name="articles")
         gr.api(page.api_article, api_name="article")
+        gr.api(page.api_remove, api_name="remove", **WRITING)
     demo.citeqa_page = page  # type: ignore[attr-defined]  # for tests and benchmarks
     return demo

@@ -95,8 +95,13 @@ def stage(
             kinds = ", ".join(ALLOWED_SUFFIXES)
             refused.append((shown, f"unsupported file type {suffix or '(none)'}; use one of {kinds}"))
         elif sizes[p] > limits.max_file_bytes:
-            refused.append((shown, f"too large ({megabytes(sizes[p])}; the limit is "
-                                   f"{megabytes(limits.max_file_bytes)} a file)"))
+            refused.append(
+                (
+                    shown,
+                    f"too large ({megabytes(sizes[p])}; the limit is "
+                    f"{megabytes(limits.max_file_bytes)} a file)",
+                )
+            )
         elif name.lower() in taken:
             refused.append((shown, f"another file in this upload is also named {name}"))
         else:

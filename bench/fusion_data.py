@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import DATA, SQUAD_DEV, cache_dir
+from bench.common import DATA, REPO, SQUAD_DEV, cache_dir
 from citeqa import Assistant
 from citeqa.config import Config
 from citeqa.datasets import load_squad, sample
@@ -98,12 +98,20 @@ def kb_for(name: str, articles: tuple[Article, ...], config: Config | None = Non
     return Assistant.build(list(articles), kb=kb, config=cfg)
 
 
+def eval_kb(folder: Path, split: str, config: Config | None = None) -> Assistant:
+    """The same cached knowledge base `citeqa eval` builds for a BEIR corpus (embeddings/eval-*)."""
+    from citeqa.datasets import load_beir as load_dataset
+    from citeqa.evaluate.kb import open_for
+
+    return open_for(load_dataset(folder, split=split), config=config, cache_root=REPO / "embeddings")
+
+
 def scifact_assistant(config: Config | None = None) -> Assistant:
-    return kb_for("scifact", load_beir(SCIFACT, "train", "scifact").articles, config)
+    return eval_kb(SCIFACT, "train", config)
 
 
 def xquad_assistant(config: Config | None = None) -> Assistant:
-    return kb_for("xquad", load_beir(XQUAD_BEIR, "validation", "xquad").articles, config)
+    return eval_kb(XQUAD_BEIR, "validation", config)
 
 
 def squad_assistant(config: Config | None = None) -> Assistant:

@@ -29,7 +29,8 @@ from citeqa.retrieve import Candidate
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit, ShortAnswer
 from citeqa.text import squash
 
-_W = np.array([M.SENTENCE_WEIGHTS[name] for name in SENTENCE_FEATURES], dtype=np.float32)
+# A feature the fitted model has not seen yet weighs nothing (until bench.fit_composer is rerun).
+_W = np.array([M.SENTENCE_WEIGHTS.get(name, 0.0) for name in SENTENCE_FEATURES], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class ComposerSettings:
     passages_considered: int = 3  # sentences come from the top passages only
     second_ratio: float = 0.6  # a second sentence needs this share of the best one's probability
     redundancy: float = 0.85  # ...and must differ from it (cosine below this)
+    second_scope: str = "any"  # where a second sentence may come from: any | article | passage
     abstain_below: float = M.ABSTAIN_THRESHOLD  # confidence under this → abstain
 
     def __post_init__(self) -> None:
@@ -56,6 +58,8 @@ class ComposerSettings:
             raise ConfigError(f"max_sentences must be 1..5, got {self.max_sentences}")
         if not 0.0 <= self.abstain_below <= 1.0:
             raise ConfigError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
+        if self.second_scope not in ("any", "article", "passage"):
+            raise ConfigError(f"second_scope must be any, article or passage, got {self.second_scope!r}")
         if self.passages_considered < 1:
             raise ConfigError(f"passages_considered must be >= 1, got {self.passages_considered}")
 
@@ -64,10 +68,15 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
 
 
-def score(question: str, qvec: np.ndarray, candidates: Sequence[Candidate], passages: int
-          ) -> tuple[list[SentenceCandidate], np.ndarray, np.ndarray]:
-    """Candidate sentences, their logits (best first is NOT guaranteed) and feature rows."""
-    sents, X = sentence_features(question, qvec, candidates, passages)
+def score(
+    question: str,
+    qvec: np.ndarray,
+    candidates: Sequence[Candidate],
+    passages: int,
+    titles: Mapping[str, str] | None = None,
+) -> tuple[list[SentenceCandidate], np.ndarray, np.ndarray]:
+    """Candidate sentences, their logits (in passage order, not sorted) and feature rows."""
+    sents, X = sentence_features(question, qvec, candidates, passages, titles)
     logits = X @ _W + M.SENTENCE_BIAS if len(sents) else np.zeros(0, dtype=np.float32)
     return sents, logits, X
 
@@ -90,7 +99,8 @@ def compose(
     query: str = "",
 ) -> Answer:
     hits = tuple(c.hit for c in candidates)
-    sents, logits, X = score(question, qvec, candidates, settings.passages_considered)
+    titles = {aid: m.title for aid, m in meta.items()}
+    sents, logits, X = score(question, qvec, candidates, settings.passages_considered, titles)
     if not sents:
         return _abstain(question, hits, "the knowledge base has no passages to answer from", query)
     order = sorted(range(len(sents)), key=lambda i: (-float(logits[i]), sents[i].hit.rank, sents[i].start))
@@ -106,9 +116,13 @@ def compose(
     chosen = [sents[best]]
     p_best = _sigmoid(float(logits[best]))
     for i in order[1:]:
-        if len(chosen) >= settings.max_sentences or _sigmoid(float(logits[i])) < settings.second_ratio * p_best:
+        if len(chosen) >= settings.max_sentences:
+            break
+        if _sigmoid(float(logits[i])) < settings.second_ratio * p_best:
             break
         s = sents[i]
+        if not _in_scope(s, chosen[0], settings.second_scope):
+            continue
         if all(float(s.vector @ c.vector) < settings.redundancy and not _overlaps(s, c) for c in chosen):
             chosen.append(s)
     # Sentences of the same article read in article order.
@@ -139,6 +153,14 @@ def _short(question: str, s: SentenceCandidate) -> ShortAnswer | None:
         return None
     a, b = span
     return ShortAnswer(s.text[a:b], s.hit.passage.article_id, s.start + a, s.start + b)
+
+
+def _in_scope(s: SentenceCandidate, best: SentenceCandidate, scope: str) -> bool:
+    if scope == "passage":
+        return s.hit.passage.id == best.hit.passage.id or s.hit.rank == 1
+    if scope == "article":
+        return s.hit.passage.article_id == best.hit.passage.article_id
+    return True
 
 
 def _overlaps(a: SentenceCandidate, b: SentenceCandidate) -> bool:

@@ -15,7 +15,7 @@ from citeqa.embed import Embedder, load_embedder
 from citeqa.errors import InputError, KBMismatchError, KBNotFoundError
 from citeqa.indexer import Indexer
 from citeqa.ingest import article_from_record, read_paths
-from citeqa.retrieve import DenseRanker, Query, Retriever
+from citeqa.retrieve import Query, Retriever
 from citeqa.schema import Answer, Article, Hit, IngestReport, Skipped
 from citeqa.store import ArticleInfo, KnowledgeBase, Manifest
 from citeqa.text import check_question
@@ -41,7 +41,7 @@ class Assistant:
         self.composer = composer or ComposerSettings()
         self._embedder = embedder
         self._load_lock = threading.Lock()
-        self.retriever = Retriever(kb, [DenseRanker(kb)])
+        self.retriever = Retriever.for_config(kb, config)
 
     # ---------------------------------------------------------------- construction
 
@@ -190,6 +190,12 @@ class Assistant:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def evaluate(self, dataset: object, **kwargs: object) -> EvalReport:  # noqa: F821
+        """Score a question set (a `Dataset` or a path) on this knowledge base; see `citeqa.evaluate`."""
+        from citeqa.evaluate.runner import evaluate
+
+        return evaluate(self, dataset, **kwargs)  # type: ignore[arg-type]
 
 
 def collect(sources: Iterable[object]) -> tuple[list[Article], list[Skipped]]:

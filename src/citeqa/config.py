@@ -10,7 +10,8 @@ from citeqa.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_KB = Path("embeddings") / "default"
-RETRIEVERS = ("dense",)
+RETRIEVERS = ("dense", "lexical", "hybrid")
+FUSIONS = ("score", "rrf")  # see retrieve.py
 
 
 def default_kb_path() -> Path:
@@ -49,8 +50,12 @@ class Config:
     batch_size: int = 32  #: passages per embedding batch
     max_question_chars: int = 2000  #: longer questions are refused with a clear message
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
-    retriever: str = "dense"
+    retriever: str = "hybrid"  #: "dense", "lexical" (BM25) or "hybrid" (both, fused)
     device: str = "cpu"
+    fusion: str = "score"  #: "score" (weighted sum of scaled scores) or "rrf" (reciprocal rank)
+    dense_weight: float = 0.5  #: fusion weight of the passage's cosine
+    sentence_weight: float = 0.0  #: fusion weight of its best sentence's cosine; BM25 gets the rest
+    rrf_k: int = 60  #: rank offset of reciprocal rank fusion
 
     def __post_init__(self) -> None:
         _positive(self, "top_k", "candidates", "batch_size", "max_question_chars")
@@ -58,11 +63,26 @@ class Config:
             raise ConfigError(f"top_k must be at most 100, got {self.top_k}")
         if self.retriever not in RETRIEVERS:
             raise ConfigError(f"retriever must be one of {', '.join(RETRIEVERS)}; got {self.retriever!r}")
+        check_fusion(self.fusion, self.dense_weight, self.sentence_weight, self.rrf_k)
         if not self.model.strip():
             raise ConfigError("model must name a sentence-transformers model or a local path")
 
     def with_(self, **changes: object) -> Config:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def check_fusion(method: str, dense_weight: float, sentence_weight: float, rrf_k: int) -> None:
+    """Fusion settings (retrieve.Fusion and Config share this check): a bad value names itself."""
+    if method not in FUSIONS:
+        raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}; got {method!r}")
+    for name, w in (("dense_weight", dense_weight), ("sentence_weight", sentence_weight)):
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:
+            raise ConfigError(f"{name} must be a number from 0 to 1, got {w!r}")
+    if dense_weight + sentence_weight > 1.0 + 1e-9:
+        raise ConfigError("dense_weight + sentence_weight must be at most 1 (BM25 gets the rest), "
+                          f"got {dense_weight} + {sentence_weight}")
+    if isinstance(rrf_k, bool) or not isinstance(rrf_k, int) or rrf_k < 1:
+        raise ConfigError(f"rrf_k must be a positive integer, got {rrf_k!r}")
 
 
 def _positive(obj: object, *names: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,20 +27,11 @@ SENTENCE_FEATURES = (
     "novelty",  # share of the sentence's content terms not in the question
     "log_len",  # log word count
     "first",  # first sentence of its passage
-    "entity_cov",  # share of the question's names/numbers found in the passage
+    "entity_cov",  # share of the question's names/numbers found in the passage or its title
+    "type_near",  # 1/(1+d): d words between an answer-type token and a question term in the sentence
 )
 
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
-_MONTH = re.compile(
-    r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Monday|Tuesday|Wednesday|Thursday|Friday|"
-    r"Saturday|Sunday|century|decade)\b"
-)
-_NUMBER = re.compile(
-    r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|dozen)\b",
-    re.IGNORECASE,
-)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'-]+(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][a-zA-Z’'-]+)*")
 _PLACE = re.compile(r"\b(?:in|at|near|from|to|into|across|outside|inside)\s+(?:the\s+)?([A-Z][\w’'-]+)")
 _CAP_OR_NUM = re.compile(r"\b(?:[A-Z][\w’'-]*|\d[\d,.]*)")
@@ -63,27 +54,47 @@ def answer_type(question: str) -> str:
 
 def has_answer_type(kind: str, sentence: str, question: str) -> bool:
     """True if the sentence holds a token of `kind` that the question doesn't already contain."""
+    return bool(answer_type_spans(kind, sentence, question))
+
+
+def answer_type_spans(kind: str, sentence: str, question: str) -> list[tuple[int, int]]:
+    """Offsets (in the sentence) of tokens of the asked-for type that the question lacks."""
     qlow = question.lower()
-
-    def new(matches: list[str]) -> bool:
-        return any(m.lower() not in qlow for m in matches)
-
     if kind == "date":
-        return new(_YEAR.findall(sentence)) or new(_MONTH.findall(sentence))
-    if kind == "number":
-        return new([m.group(0) for m in _NUMBER.finditer(sentence) if not _YEAR.fullmatch(m.group(0))])
-    if kind == "person":
-        return new(_NAME.findall(sentence))
-    if kind == "place":
-        return new(_PLACE.findall(sentence))
-    return False
+        found = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
+    elif kind == "number":
+        found = [(m.start(), m.end()) for m in _QUANTITY.finditer(sentence) if not _YEAR.fullmatch(m.group(0))]
+    elif kind == "person":
+        found = [(m.start(), m.end()) for m in _NAME.finditer(sentence)]
+    elif kind == "place":
+        found = [(m.start(1), m.end(1)) for m in _PLACE.finditer(sentence)]
+    else:
+        return []
+    return [(a, b) for a, b in found if sentence[a:b].lower() not in qlow]
 
 
 def question_entities(question: str) -> set[str]:
-    """Names and numbers in the question (not its first word), lower-cased."""
+    """Names and numbers in the question (not its first word), lower-cased, split at hyphens."""
     toks = _CAP_OR_NUM.findall(question)
     first = question.split()[0] if question.split() else ""
-    return {t.lower().strip(".,") for t in toks if t != first}
+    return {p for t in toks if t != first for p in re.split(r"[-–]", t.lower().strip(".,")) if p}
+
+
+def type_proximity(kind: str, sentence: str, question: str, q_terms: set[str]) -> float:
+    """1/(1+d), d = fewest words between a new answer-type token and a question term ("held in Kars")."""
+    spans = answer_type_spans(kind, sentence, question)
+    if not spans:
+        return 0.0
+    toks = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[^\W_]+", sentence)]
+    term_pos = [i for i, (_, _, w) in enumerate(toks) if content_terms(w) and content_terms(w)[0] in q_terms]
+    if not term_pos:
+        return 0.0
+    best = 99
+    for a, b in spans:
+        idx = [i for i, (s, e, _) in enumerate(toks) if s < b and a < e]
+        if idx:
+            best = min(best, *(max(0, min(abs(i - j) for j in term_pos) - 1) for i in idx))
+    return 1.0 / (1 + best)
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,11 @@ class SentenceCandidate:
 
 
 def sentence_features(
-    question: str, qvec: np.ndarray, candidates: Sequence[Candidate], passages: int
+    question: str,
+    qvec: np.ndarray,
+    candidates: Sequence[Candidate],
+    passages: int,
+    titles: Mapping[str, str] | None = None,
 ) -> tuple[list[SentenceCandidate], np.ndarray]:
     """Every sentence of the top `passages` passages and its feature row (SENTENCE_FEATURES order)."""
     sents: list[SentenceCandidate] = []
@@ -135,7 +150,7 @@ def sentence_features(
         t_set = set(terms)
         pid = s.hit.passage.id
         if pid not in ent_cov:
-            low = s.hit.passage.text.lower()
+            low = (titles or {}).get(s.hit.passage.article_id, "").lower() + "\n" + s.hit.passage.text.lower()
             ent_cov[pid] = sum(e in low for e in ents) / len(ents) if ents else 1.0
         rows.append([
             d,
@@ -150,6 +165,7 @@ def sentence_features(
             math.log1p(len(words(s.text))),
             float(s.start == s.hit.passage.sentences[0].start),
             ent_cov[pid],
+            type_proximity(kind, s.text, question, q_set),
         ])
     return sents, np.asarray(rows, dtype=np.float32)
 
@@ -157,20 +173,8 @@ def sentence_features(
 def short_answer_span(kind: str, sentence: str, question: str) -> tuple[int, int] | None:
     """The one token of the asked-for type in the sentence that the question lacks, as offsets into
     the sentence; None when there is none or more than one (then we can't tell which)."""
-    qlow = question.lower()
-    if kind == "date":
-        found = [m for m in _DATE.finditer(sentence) if m.group(0).lower() not in qlow]
-    elif kind == "number":
-        found = [m for m in _QUANTITY.finditer(sentence) if m.group(0).lower() not in qlow
-                 and not _YEAR.fullmatch(m.group(0))]
-    elif kind == "person":
-        found = [m for m in _NAME.finditer(sentence) if m.group(0).lower() not in qlow]
-    elif kind == "place":
-        found = [m for m in _PLACE.finditer(sentence) if m.group(1).lower() not in qlow]
-        return (found[0].start(1), found[0].end(1)) if len(found) == 1 else None
-    else:
-        return None
-    return (found[0].start(), found[0].end()) if len({m.group(0) for m in found}) == 1 else None
+    found = answer_type_spans(kind, sentence, question)
+    return found[0] if len({sentence[a:b] for a, b in found}) == 1 else None
 
 
 # A date as people write it: "June 15", "15 June 2023", "April 2023", "1992", "the 1990s".

@@ -21,6 +21,7 @@ import os
 import re
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,8 +116,11 @@ class LexicalIndex:
         cols = [self.vocab[t] for t in terms if t in self.vocab]
         if not cols:
             return None
-        pos = np.concatenate([np.arange(self.indptr[c], self.indptr[c + 1]) for c in cols])
-        return np.bincount(self.indices[pos], weights=self.data[pos], minlength=len(self.vids))
+        spans = [(self.indptr[c], self.indptr[c + 1]) for c in cols]
+        # One bincount over the concatenated posting lists: faster than bm25s's per-term np.add.at.
+        docs = np.concatenate([self.indices[a:b] for a, b in spans])
+        weights = np.concatenate([self.data[a:b] for a, b in spans])
+        return np.bincount(docs, weights=weights, minlength=len(self.vids))
 
     def search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         """Top-k (vid, score) among passages sharing a term with the query; ties by vid."""
@@ -130,7 +134,7 @@ class LexicalIndex:
         order = np.lexsort((self.vids[hit], -s[hit]))[:k]
         return [(int(self.vids[i]), float(s[i])) for i in hit[order]]
 
-    def score_of(self, terms: list[str], vids: list[int]) -> dict[int, float]:
+    def score_of(self, terms: list[str], vids: Sequence[int]) -> dict[int, float]:
         """BM25 of the given passages (0.0 when they share no term); unknown vids are left out."""
         if not vids or not len(self.vids):
             return {}
@@ -139,7 +143,7 @@ class LexicalIndex:
         known = self.vids[pos] == want
         s = self.scores(terms)
         return {int(v): float(s[p]) if s is not None else 0.0
-                for v, p, ok in zip(want, pos, known) if ok}
+                for v, p, ok in zip(want, pos, known, strict=True) if ok}
 
     def upper_bound(self, terms: list[str]) -> float:
         """The most any passage could score for these terms: a fixed scale for normalising BM25."""
@@ -172,7 +176,7 @@ class LexicalIndex:
                 if manifest != _settings(generation, len(vids)):
                     return None
                 vocab = z["vocab"].tolist()
-                index = cls(generation, vids, dict(zip(vocab, range(len(vocab)))), z["indptr"],
+                index = cls(generation, vids, dict(zip(vocab, range(len(vocab)), strict=True)), z["indptr"],
                             z["indices"], z["data"], z["ceiling"])
         except Exception:  # noqa: BLE001 - any damage (truncation, bad zip, bad JSON) means: rebuild
             return None
@@ -244,16 +248,39 @@ class LexicalCache:
         index = LexicalIndex.build(rows, gen, self.analyzer)
         with contextlib.suppress(OSError):  # a read-only folder still answers, from memory
             index.save(self.file(gen))
-            for old in self.kb.path.glob("lexical-*.npz"):
-                if old != self.file(gen):
-                    old.unlink(missing_ok=True)
+            _sweep(self.kb.path, gen)
         return index
 
     def _after_write(self, generation: int) -> None:
-        # Called by the writer with the store locked: rebuilding now means readers in other
-        # processes find the new generation's file instead of each rebuilding it themselves.
-        with self._lock:
-            self._index = self._rebuild()
+        # Called by the writer, which holds the store's lock: rebuilding now means readers in other
+        # processes find the new generation's file instead of each rebuilding it. No cache lock
+        # here: a reader holds that lock while it waits for the store's, so taking it could
+        # deadlock. Replacing the reference is atomic, and a reader that then installs an older
+        # index notices the generation on its next query and loads this one from its file.
+        self._index = self._rebuild()
+
+
+def _sweep(folder: Path, gen: int) -> None:
+    """Delete older generations' files (never newer ones: another process may have just written
+    them) and temporary files left by writers that died."""
+    for old in folder.glob("lexical-*.npz"):
+        stem = old.stem.removeprefix("lexical-")
+        if stem.isdigit() and int(stem) < gen:
+            old.unlink(missing_ok=True)
+    for tmp in folder.glob(".lexical-*.tmp"):
+        pid = tmp.name.split(".")[-3]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class LexicalRanker:
@@ -270,8 +297,8 @@ class LexicalRanker:
         found = self.cache.current().search(self.cache.analyzer.terms(query.text), k)
         return [Ranked(vid, score, r) for r, (vid, score) in enumerate(found, start=1)]
 
-    def score_of(self, query: Query, vids: list[int]) -> dict[int, float]:
+    def score_of(self, query: Query, vids: Sequence[int]) -> dict[int, float]:
         return self.cache.current().score_of(self.cache.analyzer.terms(query.text), vids)
 
-    def upper_bound(self, query: Query) -> float:
+    def scale(self, query: Query) -> float:
         return self.cache.current().upper_bound(self.cache.analyzer.terms(query.text))

@@ -1,19 +1,29 @@
-"""Question → ranked passages (`Hit`s). Each ranker returns its own ranking; `fuse` combines them.
+"""Question → ranked passages (`Hit`s). Each ranker ranks on its own; `fuse` combines them.
 
-Only the dense ranker exists so far; a lexical one plugs in through the same `Ranker` interface
-and `reciprocal_rank_fusion`, so every `Hit` already carries a dense and a lexical rank.
+Hybrid retrieval runs the dense ranker (MiniLM cosine over FAISS) and the lexical one (BM25, see
+lexical.py), takes the union of their top candidates and scores every candidate by both: a passage
+that one ranker missed gets its exact score from that ranker (`score_of`), not a guess, so the
+fused order does not depend on how deep each list was cut. The default fusion is a weighted sum of
+scores on fixed scales: the cosine as is, and BM25 divided by the most the query's terms could
+score (`scale`). Unlike min-max or z-score normalisation, that scale does not stretch a weak
+lexical match into a strong one when nothing matches well. Reciprocal rank fusion is kept as an
+option. bench/fusion_tune.py measured both, and chose the weight, on training data only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from citeqa.config import check_fusion
 from citeqa.schema import Hit, Passage
 from citeqa.store import KnowledgeBase
+
+if TYPE_CHECKING:
+    from citeqa.config import Config
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,17 @@ class Ranked:
 class Ranker(Protocol):
     name: str
 
-    def rank(self, query: Query, k: int) -> list[Ranked]: ...
+    def rank(self, query: Query, k: int) -> list[Ranked]:
+        """The top k passages, best first, ties broken by vector id."""
+        ...
+
+    def score_of(self, query: Query, vids: Sequence[int]) -> dict[int, float]:
+        """This ranker's score of any stored passages (those it did not rank in its top k)."""
+        ...
+
+    def scale(self, query: Query) -> float:
+        """The score a perfect match would get for this query: fusion divides by it."""
+        ...
 
 
 class DenseRanker:
@@ -53,6 +73,82 @@ class DenseRanker:
         found.sort(key=lambda t: (-t[1], t[0]))
         return [Ranked(vid, score, r) for r, (vid, score) in enumerate(found, start=1)]
 
+    def score_of(self, query: Query, vids: Sequence[int]) -> dict[int, float]:
+        q = np.asarray(query.vector, dtype=np.float32).ravel()
+        return {vid: float(v[0] @ q) for vid, v in self.kb.vectors(vids).items()}
+
+    def best_sentence(self, query: Query, vids: Sequence[int]) -> dict[int, float]:
+        """Each passage's best sentence cosine: a passage holding one sentence that answers the
+        question beats one that is only about the same topic (sentence vectors are stored)."""
+        q = np.asarray(query.vector, dtype=np.float32).ravel()
+        return {vid: float((m.astype(np.float32) @ q).max()) if len(m) else 0.0
+                for vid, m in self.kb.vectors(vids, sentences=True).items()}
+
+    def scale(self, query: Query) -> float:
+        return 1.0
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How several rankings become one. Validated, so a bad value fails when it is configured."""
+
+    method: str = "score"  #: "score": weighted sum of scaled scores; "rrf": reciprocal rank fusion
+    dense_weight: float = 0.5  #: weight of the passage cosine
+    sentence_weight: float = 0.0  #: weight of the best sentence's cosine ("score" only)
+    rrf_k: int = 60  #: RRF's rank offset (only for method "rrf")
+
+    def __post_init__(self) -> None:
+        check_fusion(self.method, self.dense_weight, self.sentence_weight, self.rrf_k)
+
+    def weight(self, signal: str) -> float:
+        """The weight of a signal: "dense", "sentence", or the lexical ranker (the rest)."""
+        if self.method == "rrf":  # rank fusion has no sentence signal: dense gets the dense share
+            return self.dense_weight + self.sentence_weight if signal == "dense" else (
+                1.0 - self.dense_weight - self.sentence_weight)
+        if signal == "dense":
+            return self.dense_weight
+        if signal == "sentence":
+            return self.sentence_weight
+        return 1.0 - self.dense_weight - self.sentence_weight
+
+
+def fuse(
+    rankings: dict[str, list[Ranked]],
+    fusion: Fusion | None = None,
+    scores: dict[str, dict[int, float]] | None = None,
+    scales: dict[str, float] | None = None,
+) -> list[tuple[int, float]]:
+    """(vid, fused score), best first, ties by vid. One ranking passes through with its own scores.
+
+    `scores` holds each signal's score of every candidate: each ranker's, filled in beyond its own
+    list, and optionally "sentence"; without it a passage missing from a list scores 0 there.
+    `scales` default to 1.
+    """
+    fusion = fusion or Fusion()
+    if len(rankings) == 1:
+        (only,) = rankings.values()
+        return [(x.vid, x.score) for x in only]
+    out: dict[int, float] = {}
+    for ranking in rankings.values():
+        for x in ranking:
+            out[x.vid] = 0.0
+    if fusion.method == "rrf":
+        for name, ranking in rankings.items():
+            for x in ranking:
+                out[x.vid] += fusion.weight(name) / (fusion.rrf_k + x.rank)
+    else:
+        signals = dict(scores or {})
+        for name, ranking in rankings.items():
+            signals.setdefault(name, {x.vid: x.score for x in ranking})
+        for name, own in signals.items():
+            w, scale = fusion.weight(name), (scales or {}).get(name, 1.0)
+            if w == 0.0 or scale <= 0.0:  # scale 0: no query term is in the index, nothing to say
+                continue
+            for vid, s in own.items():
+                if vid in out:
+                    out[vid] += w * s / scale
+    return sorted(out.items(), key=lambda t: (-t[1], t[0]))
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -66,45 +162,55 @@ class Candidate:
 class Retriever:
     """Runs the rankers, fuses their rankings and loads the winning passages from the store."""
 
-    def __init__(self, kb: KnowledgeBase, rankers: Sequence[Ranker]) -> None:
+    def __init__(self, kb: KnowledgeBase, rankers: Sequence[Ranker], fusion: Fusion | None = None) -> None:
         self.kb = kb
         self.rankers = list(rankers)
+        self.fusion = fusion or Fusion()
+
+    @classmethod
+    def for_config(cls, kb: KnowledgeBase, config: Config) -> Retriever:
+        """`config.retriever`: "dense", "lexical" or "hybrid" (both, fused by `config`'s fusion)."""
+        from citeqa.lexical import LexicalRanker  # lexical.py imports this module
+
+        rankers: list[Ranker] = []
+        if config.retriever in ("dense", "hybrid"):
+            rankers.append(DenseRanker(kb))
+        if config.retriever in ("lexical", "hybrid"):
+            rankers.append(LexicalRanker(kb))
+        fusion = Fusion(config.fusion, config.dense_weight, config.sentence_weight, config.rrf_k)
+        return cls(kb, rankers, fusion)
 
     def retrieve(self, query: Query, k: int, depth: int = 50) -> list[Candidate]:
         rankings = {r.name: r.rank(query, max(k, depth)) for r in self.rankers}
-        fused = fuse(rankings)[:k]
+        scores = {name: {x.vid: x.score for x in ranking} for name, ranking in rankings.items()}
+        scales: dict[str, float] = {}
+        if len(self.rankers) > 1 and self.fusion.method == "score":
+            union = sorted({x.vid for ranking in rankings.values() for x in ranking})
+            for r in self.rankers:
+                missing = [v for v in union if v not in scores[r.name]]
+                scores[r.name].update(r.score_of(query, missing) if missing else {})
+                scales[r.name] = r.scale(query)
+                if isinstance(r, DenseRanker) and self.fusion.sentence_weight > 0:
+                    scores["sentence"] = r.best_sentence(query, union)
+        fused = fuse(rankings, self.fusion, scores, scales)[:k]
         loaded = self.kb.passages([vid for vid, _ in fused])
-        out = []
-        dense = {x.vid: x for x in rankings.get("dense", [])}
-        lexical = {x.vid: x for x in rankings.get("lexical", [])}
-        for rank, (vid, score) in enumerate(fused, start=1):
+        ranks = {name: {x.vid: x.rank for x in ranking} for name, ranking in rankings.items()}
+        out: list[Candidate] = []
+        for vid, score in fused:
             if vid not in loaded:  # removed by another process between search and load
                 continue
             passage, svecs = loaded[vid]
-            d, lx = dense.get(vid), lexical.get(vid)
             hit = Hit(
                 passage=passage,
                 score=score,
-                rank=rank,
-                dense_rank=d.rank if d else 0,
-                lexical_rank=lx.rank if lx else 0,
-                dense_score=d.score if d else 0.0,
-                lexical_score=lx.score if lx else 0.0,
+                rank=len(out) + 1,
+                dense_rank=ranks.get("dense", {}).get(vid, 0),
+                lexical_rank=ranks.get("lexical", {}).get(vid, 0),
+                dense_score=scores.get("dense", {}).get(vid, 0.0),
+                lexical_score=scores.get("lexical", {}).get(vid, 0.0),
             )
             out.append(Candidate(hit, np.asarray(svecs, dtype=np.float32), vid))
         return out
-
-
-def fuse(rankings: dict[str, list[Ranked]], k: int = 60) -> list[tuple[int, float]]:
-    """A single ranking passes through with its own scores; several are fused by reciprocal rank."""
-    if len(rankings) == 1:
-        (only,) = rankings.values()
-        return [(x.vid, x.score) for x in only]
-    scores: dict[int, float] = {}
-    for ranking in rankings.values():
-        for x in ranking:
-            scores[x.vid] = scores.get(x.vid, 0.0) + 1.0 / (k + x.rank)
-    return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
 
 
 def passages_of(candidates: Sequence[Candidate]) -> list[Passage]:

@@ -227,8 +227,21 @@ class KnowledgeBase:
             out[int(vid)] = (passage, np.frombuffer(svecs, dtype=np.float16).reshape(len(spans), -1))
         return out
 
+    def vectors(self, vids: Sequence[int], *, sentences: bool = False) -> dict[int, np.ndarray]:
+        """Passage vectors (or, with `sentences`, each passage's sentence vectors) by vector id:
+        hybrid fusion scores candidates that the dense top-k missed, without loading their text."""
+        if not vids:
+            return {}
+        marks = ",".join("?" * len(vids))
+        col, dtype = ("svecs", np.float16) if sentences else ("vec", np.float32)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT vid, {col} FROM passages WHERE vid IN ({marks})", [int(v) for v in vids]
+            ).fetchall()
+        return {int(v): np.frombuffer(b, dtype=dtype).reshape(-1, self.manifest.dim) for v, b in rows}
+
     def passage_texts(self) -> tuple[int, list[tuple[int, str]]]:
-        """(generation, [(vid, title + "\n" + passage text)]) read in one snapshot: the lexical index's input."""
+        """(generation, [(vid, title + "\n" + passage text)]) in one snapshot: the lexical index's input."""
         with self._lock:
             own = not self._conn.in_transaction
             if own:  # a read transaction, so the generation and the rows agree under WAL

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from citeqa.errors import MissingDependencyError
@@ -27,10 +28,13 @@ def serve(kb: Path, host: str = "127.0.0.1", port: int = 7860) -> int:
     """Serve the chat page for the knowledge base at `kb` until interrupted; returns an exit code."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # Gradio calls home unless told not to
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # Gradio's queue keeps a local usage table with pandas, which pandas 3 warns about on every event.
+    warnings.filterwarnings("ignore", module="gradio.queueing")
     from citeqa.assistant import Assistant
 
     try:
         from citeqa_app.ui import build_app, launch_options
+        from citeqa_app.uploads import UploadLimits
     except ImportError as exc:
         raise MissingDependencyError(
             f"the web page needs Gradio ({exc}); install it with: pip install 'gradio>=6,<7'"
@@ -38,10 +42,13 @@ def serve(kb: Path, host: str = "127.0.0.1", port: int = 7860) -> int:
 
     qa = Assistant.open(kb)
     counts = qa.kb.counts()
-    print(f"citeqa: loading the model for {kb} ({counts['articles']} articles, {counts['passages']} passages)…",
-          flush=True)
+    print(
+        f"citeqa: loading the model for {kb} ({counts['articles']} articles, {counts['passages']} passages)…",
+        flush=True,
+    )
     qa.embedder  # noqa: B018  # load it now, so the first question is not the slow one
-    demo = build_app(qa)
+    limits = UploadLimits()
+    demo = build_app(qa, limits=limits)
     url_host = f"[{host}]" if ":" in host else host
     if not is_loopback(host):
         bar = "!" * 78
@@ -56,8 +63,11 @@ def serve(kb: Path, host: str = "127.0.0.1", port: int = 7860) -> int:
     print(f"citeqa: serving on http://{url_host}:{port}  (Ctrl-C stops)", flush=True)
     try:
         demo.queue(default_concurrency_limit=1).launch(
-            server_name=host, server_port=port, quiet=True, show_error=False,
-            max_file_size=demo.citeqa_page.limits.max_file_bytes,  # type: ignore[attr-defined]
+            server_name=host,
+            server_port=port,
+            quiet=True,
+            show_error=False,
+            max_file_size=limits.max_file_bytes,  # Gradio refuses bigger files before they arrive
             **launch_options(),
         )
     except OSError as exc:

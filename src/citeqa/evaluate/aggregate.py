@@ -26,6 +26,13 @@ HEADLINE = (
 #: Metrics where lower is better (compare and --fail-under read them the other way round).
 LOWER_IS_BETTER = ("latency_p50_ms", "latency_p95_ms", "latency_max_ms", "seconds", "setup_seconds")
 CURVE_K = 20
+#: Every name metrics.json can hold (a metric that does not apply to a set is null).
+METRIC_NAMES = (
+    ("n_questions", "n_with_document_gold", "n_with_passage_gold") + RETRIEVAL + ANSWER
+    + ("citation_roundtrip", "n_citations", "abstain_precision", "abstain_recall", "coverage",
+       "n_unanswerable", "latency_p50_ms", "latency_p95_ms", "latency_max_ms", "throughput_qps",
+       "seconds", "setup_seconds")
+)
 
 
 def aggregate(

@@ -106,8 +106,8 @@ def score_question(
         for i, d in enumerate(ranked_docs[:KEEP], start=1)
     )
     passages = tuple(
-        Retrieved(h.rank, h.passage.id, h.passage.article_id, h.score, _judge(gold.passage_qrels, h.passage.id),
-                  h.passage.start, h.passage.end)
+        Retrieved(h.rank, h.passage.id, h.passage.article_id, h.score,
+                  _judge(gold.passage_qrels, h.passage.id), h.passage.start, h.passage.end)
         for h in hits[:KEEP]
     )
     result = QuestionResult(

@@ -1,0 +1,419 @@
+"""The chat page, live: the app runs in-process on a free loopback port over a copy of the seed
+knowledge base (plus one distractor article), and Debian's chromium drives it through Playwright.
+The same server answers the gradio_client tests at the bottom.
+
+Screenshots land in test-output/ (gitignored); look at them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from tests.conftest import REPO
+
+from citeqa.schema import Article
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OUT = REPO / "test-output"
+# Gradio's queue builds a local usage table with pandas and pandas 3 complains about how; not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")
+SEED_ID = "heydar-aliyev-2023-drills"
+SEED_QUESTION = "Where will the Heydar Aliyev-2023 drills be held?"
+# Mentions a border checkpoint too: "which checkpoint did they pass?" only finds the seed article's
+# Sadarak checkpoint when the previous turn is taken into account.
+DISTRACTOR = Article(
+    id="sarp-border-crossing",
+    title="Sarp border crossing reopens",
+    source="Trend",
+    published="2023-05-02",
+    text=(
+        "The Sarp border checkpoint between Georgia and Turkey reopened on Tuesday after repairs.\n\n"
+        "Trucks queued for hours at the checkpoint as customs officers checked cargo. Officials said the "
+        "crossing would stay open around the clock.\n\n"
+        "The Georgian side said traffic through the Sarp checkpoint had doubled since last year."
+    ),
+)
+NEW_ARTICLE = """title: Lake Sevan water level rises
+source: Armenpress
+date: 2023-06-01
+
+The water level of Lake Sevan rose by 14 centimetres this spring, the Ministry of Environment said.
+
+Officials credited the rise to heavy snowfall in the Gegham mountains and to limits on irrigation withdrawals.
+"""
+EVIL_ARTICLE = """---
+title: <img src=x onerror="window.__pwned='title';alert('title')"> Pomegranate festival
+source: <script>window.__pwned='source'</script>
+date: 2023-10-07
+---
+The pomegranate festival in Goychay drew <b>record</b> crowds
+<script>window.__pwned='body';alert('body')</script> this year.
+
+Organisers said <img src=x onerror="window.__pwned='img';alert('img')"> forty thousand visitors came.
+
+A [link](javascript:alert('md')) and ${alert('template')} and
+{{constructor.constructor('alert(1)')()}} stay text.
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live(seed_kb, real_embedder, tmp_path_factory):
+    """The app over a private knowledge base, served on 127.0.0.1 until the module ends."""
+    from citeqa_app.ui import build_app, launch_options
+
+    from citeqa import Assistant
+
+    root = tmp_path_factory.mktemp("web")
+    kb = root / "kb"
+    shutil.copytree(seed_kb, kb)
+    qa = Assistant.open(kb, embedder=real_embedder)
+    qa.add([DISTRACTOR], progress=False)
+    demo = build_app(qa)
+    port = _free_port()
+    demo.queue().launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()
+    )
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", qa=qa, kb=kb, root=root)
+    demo.close()
+    qa.close()
+
+
+# --------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, live):
+    """A fresh tab (a fresh Gradio session). Records dialogs and blocks any request off this machine."""
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    pg = context.new_page()
+    pg.dialogs = []  # type: ignore[attr-defined]
+    pg.external = []  # type: ignore[attr-defined]
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    context.route(
+        re.compile(r"^(?!https?://127\.0\.0\.1[:/])[a-z]+://"),
+        lambda route: (pg.external.append(route.request.url), route.abort()),
+    )
+    pg.goto(live.url)
+    pg.wait_for_selector("#cq-chat .cq-empty", timeout=30_000)
+    yield pg
+    assert pg.dialogs == [], f"a dialog opened: {pg.dialogs}"
+    assert pg.external == [], f"the page tried to reach another machine: {pg.external}"
+    context.close()
+
+
+def ask(page, question: str) -> None:
+    """Type a question, press Send, wait until its answer has finished streaming in."""
+    done = page.locator("#cq-chat .cq-bot.cq-final").count()
+    page.fill("#cq-question textarea", question)
+    page.click("#cq-send")
+    page.wait_for_function(
+        f"document.querySelectorAll('#cq-chat .cq-bot.cq-final').length > {done}", timeout=30_000
+    )
+
+
+def last_answer(page) -> list[dict]:
+    """[{sentence, cites: [data-cite keys]}] of the latest answer, read from the DOM."""
+    return page.evaluate(
+        """() => {
+      const msgs = document.querySelectorAll('#cq-chat .cq-bot.cq-final');
+      const out = [];
+      for (const el of msgs[msgs.length - 1].querySelectorAll('.cq-answer > *')) {
+        if (el.classList.contains('cq-sent')) out.push({sentence: el.textContent, cites: []});
+        else if (el.classList.contains('cq-cite')) out[out.length - 1].cites.push(el.dataset.cite);
+      }
+      return out;
+    }"""
+    )
+
+
+def open_citation(page, key: str) -> str:
+    """Click the marker `key`; returns the highlighted text once the article view shows it."""
+    page.click(f'#cq-chat .cq-answer [data-cite="{key}"]')
+    page.wait_for_function(
+        f"""() => {{ const p = document.querySelector('#cq-article .cq-panel-sub');
+                    return p && p.textContent === 'Citation [{key.split(":")[1]}]'
+                        && document.querySelector('#cq-article mark.cq-hl'); }}""",
+        timeout=10_000,
+    )
+    return page.eval_on_selector("#cq-article mark.cq-hl", "m => m.textContent")
+
+
+def warn_no_kars(answer: str) -> None:
+    warnings.warn(
+        f"the answer composer no longer cites the Kars sentence for {SEED_QUESTION!r} (it says: "
+        f"{answer[:90]!r}…); the page is checked on the citation it does give",
+        stacklevel=2,
+    )
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def mark_is_visible(page) -> bool:
+    """The highlight lies inside the article's scroll box and inside the window."""
+    return page.evaluate(
+        """() => {
+      const m = document.querySelector('#cq-article mark.cq-hl').getBoundingClientRect();
+      const b = document.querySelector('#cq-article .cq-article-body').getBoundingClientRect();
+      return m.top >= b.top - 1 && m.top < b.bottom && m.top >= 0 && m.top < window.innerHeight;
+    }"""
+    )
+
+
+@pytest.mark.browser
+def test_answer_cites_kars_and_citation_opens_highlighted_words(page, live):
+    ask(page, SEED_QUESTION)
+    sentences = last_answer(page)
+    assert sentences and all(s["cites"] for s in sentences), sentences
+    kars = next((s for s in sentences if "Kars" in s["sentence"]), None)
+    if kars is None:  # the answer composer is being reworked; the page must still show what it cites
+        warn_no_kars(sentences[0]["sentence"])
+        kars = sentences[0]
+
+    marked = open_citation(page, kars["cites"][0])
+    text = live.qa.article(SEED_ID).text
+    assert marked in text  # the exact article characters, not a paraphrase
+    assert squash(marked) == squash(kars["sentence"])  # the highlight is the cited sentence
+    header = page.inner_text("#cq-article")
+    assert "Heydar Aliyev 2023 drills" in header and "18 April 2023" in header
+    assert mark_is_visible(page)
+
+    # The sources panel lists the retrieved passages with ranks and scores; the cited ones marked.
+    sources = page.locator("#cq-sources .cq-source")
+    assert sources.count() == 5
+    assert page.locator("#cq-sources .cq-cited").count() >= 1
+    assert re.search(r"#1.*score \d\.\d{3}", page.inner_text("#cq-sources"), re.S)
+
+    # Clicking a source opens its passage in the article view.
+    page.click("#cq-sources [data-source$=':2']")
+    page.wait_for_function(
+        "document.querySelector('#cq-article .cq-panel-sub')?.textContent === 'Source #2'", timeout=10_000
+    )
+
+    # Back to the citation for the screenshot.
+    open_citation(page, kars["cites"][0])
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(400)  # let the smooth scroll and the flash settle
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / "chat-answer-citation.png"))
+
+
+@pytest.mark.browser
+def test_example_question_then_follow_up_uses_the_previous_turn(page, live):
+    page.click(f'#cq-chat .cq-example[data-example="{SEED_QUESTION}"]')
+    page.wait_for_selector("#cq-chat .cq-bot.cq-final", timeout=30_000)
+    assert page.locator("#cq-chat .cq-user").inner_text() == SEED_QUESTION
+    assert page.locator("#cq-chat .cq-bot.cq-final .cq-answer .cq-cite").count() >= 1
+
+    # Alone, this question is about the Sarp checkpoint (the distractor); after the drills question,
+    # "they" are the units on their way to Kars, who left towards the Sadarak checkpoint.
+    ask(page, "Which border checkpoint did they pass?")
+    sentences = last_answer(page)
+    sadarak = next((s for s in sentences if "Sadarak" in s["sentence"]), None)
+    assert sadarak is not None and sadarak["cites"], sentences
+    searched = page.inner_text("#cq-sources .cq-note")
+    assert "Searched for" in searched and re.search(r"Kars|Heydar|Nakhchivan", searched)
+
+    marked = open_citation(page, sadarak["cites"][0])
+    assert "Sadarak" in marked and marked in live.qa.article(SEED_ID).text
+    assert mark_is_visible(page)
+    assert page.locator("#cq-chat .cq-user").count() == 2  # the history is on screen
+
+    # "New conversation" (under Settings) forgets the history and clears the panels.
+    page.get_by_text("Settings").click()
+    page.click("#cq-new-chat")
+    page.wait_for_selector("#cq-chat .cq-empty")
+    assert page.locator("#cq-article .cq-placeholder").count() == 1
+
+
+@pytest.mark.browser
+def test_upload_then_ask_then_remove(page, live, tmp_path):
+    path = tmp_path / "lake-sevan.txt"
+    path.write_text(NEW_ARTICLE, encoding="utf-8")
+    bad = tmp_path / "notes.pdf"
+    bad.write_bytes(b"%PDF-1.4")
+    page.get_by_role("tab", name="Library").click()
+    page.set_input_files("#cq-upload input[type=file]", [str(path)])
+    page.wait_for_selector("#cq-ingest .cq-ingest", timeout=60_000)
+    summary = page.inner_text("#cq-ingest")
+    assert "1 added" in squash(summary) and "lake-sevan" in summary
+    assert "Lake Sevan water level rises" in page.inner_text("#cq-library")
+    assert (live.kb / "uploads" / "lake-sevan.txt").is_file()
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "How much did the water level of Lake Sevan rise?")
+    sentences = last_answer(page)
+    assert any("14 centimetres" in s["sentence"] for s in sentences), sentences
+    assert "Lake Sevan water level rises" in page.inner_text("#cq-chat .cq-bot.cq-final .cq-refs")
+
+    # Remove it from the library: two clicks (the first one arms the button).
+    page.get_by_role("tab", name="Library").click()
+    button = page.locator('#cq-library [data-remove="lake-sevan"]')
+    button.click()
+    button.click()
+    page.wait_for_function(
+        "!document.querySelector('#cq-library [data-remove=\"lake-sevan\"]')", timeout=30_000
+    )
+    assert "Removed" in page.inner_text("#cq-ingest")
+    assert "lake-sevan" not in {a.id for a in live.qa.articles()}
+
+
+@pytest.mark.browser
+def test_uploaded_markup_stays_inert(page, live, tmp_path):
+    evil = tmp_path / "evil-festival.md"
+    evil.write_text(EVIL_ARTICLE, encoding="utf-8")
+    record = tmp_path / "evil-record.jsonl"
+    record.write_text(
+        json.dumps(
+            {
+                "id": "evil-record",
+                "title": "<svg onload=\"window.__pwned='svg'\"></svg> Hazelnut harvest",
+                "text": "The hazelnut harvest in Zaqatala <iframe src=javascript:alert(1)></iframe> began.",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    page.get_by_role("tab", name="Library").click()
+    page.set_input_files("#cq-upload input[type=file]", [str(evil), str(record)])
+    page.wait_for_selector("#cq-ingest .cq-ingest", timeout=60_000)
+    assert "2 added" in squash(page.inner_text("#cq-ingest"))
+    assert "<img src=x onerror=" in page.inner_text("#cq-library")  # shown as the characters it is
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "How many visitors came to the pomegranate festival?")
+    key = last_answer(page)[0]["cites"][0]
+    marked = open_citation(page, key)
+    assert marked in live.qa.article("evil-festival").text
+    body = page.inner_text("#cq-article")
+    assert "<script>" in body and "onerror=" in body and "<img src=x" in body  # the title, as text
+    ask(page, "When did the hazelnut harvest begin?")
+    page.wait_for_timeout(300)
+
+    injected = page.evaluate(
+        """() => ['#cq-chat', '#cq-article', '#cq-sources', '#cq-library', '#cq-ingest'].map(sel =>
+             document.querySelector(sel)
+               .querySelectorAll('script, img, svg, iframe, b, a[href^="javascript"]').length)"""
+    )
+    assert injected == [0, 0, 0, 0, 0]
+    assert page.evaluate("window.__pwned") is None
+    # `page` asserts at teardown that no dialog (alert) opened.
+
+
+@pytest.mark.browser
+def test_too_long_question_is_refused_with_a_clear_message(page, live):
+    page.fill("#cq-question textarea", "why " * 600)
+    page.click("#cq-send")
+    toast = page.get_by_text(re.compile(r"the limit is 2,000"))
+    toast.wait_for(timeout=10_000)
+    assert page.locator("#cq-chat .cq-user").count() == 0  # nothing was asked
+    assert page.input_value("#cq-question textarea").startswith("why why")  # kept for editing
+
+
+# --------------------------------------------------------------------------- gradio_client
+
+
+@pytest.fixture(scope="module")
+def client(live):
+    from gradio_client import Client
+
+    return Client(live.url, verbose=False)
+
+
+def test_api_ask_returns_the_answer_json_with_exact_citations(client, live):
+    from gradio_client import Client
+
+    data = client.predict(SEED_QUESTION, 3, api_name="/ask")
+    assert set(data) >= {
+        "question",
+        "answer",
+        "abstained",
+        "confidence",
+        "sentences",
+        "citations",
+        "passages",
+    }
+    assert len(data["passages"]) == 3
+    assert data["citations"] and not data["abstained"]
+    if not any("Kars" in c["quote"] for c in data["citations"]):
+        warn_no_kars(data["answer"])
+    for c in data["citations"]:
+        text = client.predict(c["article_id"], api_name="/article")["text"]
+        assert text[c["start"] : c["end"]] == c["quote"]
+
+    # The client's calls are one conversation: a follow-up uses the previous question...
+    follow = client.predict("Which border checkpoint did they pass?", api_name="/ask")
+    assert "Sadarak" in follow["answer"] and follow.get("query", "") != follow["question"]
+    # ...until it starts a new one; another client never shares it.
+    client.predict(api_name="/new_chat")
+    alone = Client(live.url, verbose=False).predict("Which border checkpoint did they pass?", api_name="/ask")
+    assert "query" not in alone
+
+
+def test_api_lists_adds_and_removes_articles(client, live, tmp_path):
+    from gradio_client import handle_file
+
+    ids = {a["id"] for a in client.predict(api_name="/articles")}
+    assert {SEED_ID, DISTRACTOR.id} <= ids
+    seed = client.predict(SEED_ID, api_name="/article")
+    assert seed["published"] == "2023-04-18" and seed["text"] == live.qa.article(SEED_ID).text
+
+    f = tmp_path / "api-upload.txt"
+    f.write_text(
+        "title: Ganja bridge\n\nThe new bridge in Ganja opened to traffic in March.\n", encoding="utf-8"
+    )
+    g = tmp_path / "slides.pptx"
+    g.write_bytes(b"PK")
+    report = client.predict([handle_file(str(f)), handle_file(str(g))], api_name="/add")
+    assert report["added"] == ["api-upload"] and report["passages"] == 1
+    assert [s["file"] for s in report["skipped"]] == ["slides.pptx"]
+    answer = client.predict("When did the bridge in Ganja open?", api_name="/ask")
+    assert "March" in answer["answer"] and answer["citations"][0]["article_id"] == "api-upload"
+    assert client.predict("api-upload", api_name="/remove") == ["api-upload"]
+    assert "api-upload" not in {a["id"] for a in client.predict(api_name="/articles")}
+
+
+def test_api_errors_are_messages(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="No article with id 'no-such-article'"):
+        client.predict("no-such-article", api_name="/article")
+    with pytest.raises(AppError, match="the limit is 2,000"):
+        client.predict("x" * 3000, api_name="/ask")
+    with pytest.raises(AppError, match="top_k must be a whole number from 1 to 100"):
+        client.predict("Where?", 0, api_name="/ask")
