@@ -367,8 +367,14 @@ def article_list(rows: Sequence[ArticleInfo]) -> str:
         "</tr>"
         for r in rows
     )
+    n = len(rows)
     return (
-        '<div class="cq-panel cq-library"><table class="cq-table"><thead><tr><th>Article</th><th>Source</th>'
+        '<div class="cq-panel cq-library"><div class="cq-panel-head">'
+        '<span class="cq-panel-title">Library</span>'
+        f'<span class="cq-panel-sub">{n:,} article{"s" if n != 1 else ""}</span></div>'
+        '<input type="search" class="cq-filter" placeholder="Filter by title, id or source…" '
+        'aria-label="Filter articles">'
+        '<table class="cq-table"><thead><tr><th>Article</th><th>Source</th>'
         '<th>Published</th><th class="cq-num">Passages</th><th class="cq-num">Characters</th><th></th>'
         f"</tr></thead><tbody>{body}</tbody></table></div>"
     )

@@ -100,8 +100,16 @@ watch('value', show);
 show();
 """
 
-# Remove asks for a second click within four seconds instead of a modal dialog.
+# Remove asks for a second click within four seconds instead of a modal dialog; the filter box
+# hides the rows that don't contain what is typed.
 LIBRARY_JS = """
+element.addEventListener('input', (e) => {
+  if (!e.target.classList.contains('cq-filter')) return;
+  const q = e.target.value.trim().toLowerCase();
+  element.querySelectorAll('.cq-table tbody tr').forEach((tr) => {
+    tr.hidden = q !== '' && !tr.textContent.toLowerCase().includes(q);
+  });
+});
 element.addEventListener('click', (e) => {
   const b = e.target.closest('[data-remove]');
   if (!b || !element.contains(b) || b.disabled) return;

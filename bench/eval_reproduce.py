@@ -1,11 +1,11 @@
 """Reproduce the published dense numbers of all-MiniLM-L6-v2 (REFERENCE_SCORES.md) two ways.
 
-    python -m bench.eval_reproduce scifact|xquad [--mteb] [--hybrid]
+    python -m bench.eval_reproduce scifact|xquad [--runs dense hybrid mteb]
 
 1. citeqa's own pipeline, dense only, as `citeqa eval --retriever dense` runs it: the dataset's
    corpus chunked into passages of <= 200 word pieces (title prefixed), documents ranked by their
-   best passage. With --hybrid, also the default retriever (dense + BM25, fused).
-2. With --mteb, MTEB's protocol on the same data: one vector per document from
+   best passage. `hybrid`: the default retriever (dense + BM25, fused) on the same passages.
+2. `mteb`: MTEB's protocol on the same data: one vector per document from
    `title + " " + text` cut at the model's 256 word pieces, cosine over all documents, scored with
    citeqa's metric functions. This checks the metric code apart from the chunking.
 
@@ -83,16 +83,15 @@ def mteb_style(ds: Dataset, key: str) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("dataset", choices=sorted(SETS))
-    ap.add_argument("--mteb", action="store_true", help="also score MTEB's whole-document protocol")
-    ap.add_argument("--hybrid", action="store_true", help="also score the default hybrid retriever")
+    ap.add_argument("--runs", nargs="+", choices=("dense", "hybrid", "mteb"), default=["dense"],
+                    help="citeqa dense (default), citeqa hybrid, and/or MTEB's whole-document protocol")
     args = ap.parse_args()
     folder, split, published = SETS[args.dataset]
     ds = load_beir(DATA / folder, split=split)
-    rows = {"citeqa dense": pipeline(ds, "dense")}
-    if args.hybrid:
-        rows["citeqa hybrid"] = pipeline(ds, "hybrid")
-    if args.mteb:
-        rows["MTEB protocol"] = mteb_style(ds, args.dataset)
+    rows = {}
+    for run in args.runs:
+        label = "MTEB protocol" if run == "mteb" else f"citeqa {run}"
+        rows[label] = mteb_style(ds, args.dataset) if run == "mteb" else pipeline(ds, run)
     print(f"\n{args.dataset} ({split}, {len(ds.questions)} queries, {len(ds.articles)} documents)")
     print(f"{'':<18}" + "".join(f"{n:>11}" for n in NAMES))
     print(f"{'published':<18}" + "".join(f"{published[n]:>11.4f}" for n in NAMES))

@@ -254,8 +254,18 @@ def test_example_question_then_follow_up_uses_the_previous_turn(page, live):
     assert mark_is_visible(page)
     assert page.locator("#cq-chat .cq-user").count() == 2  # the history is on screen
 
-    # "New conversation" (under Settings) forgets the history and clears the panels.
+    # Settings: fewer passages, then the sources panel hidden and shown again.
     page.get_by_text("Settings").click()
+    page.fill("#cq-top-k input[type=number]", "3")
+    page.press("#cq-top-k input[type=number]", "Enter")
+    ask(page, "Which bridge did the units cross?")
+    assert page.locator("#cq-sources .cq-source").count() == 3
+    page.click("#cq-show-sources input[type=checkbox]")
+    page.wait_for_selector("#cq-sources", state="hidden")
+    page.click("#cq-show-sources input[type=checkbox]")
+    page.wait_for_selector("#cq-sources", state="visible")
+
+    # "New conversation" forgets the history and clears the panels.
     page.click("#cq-new-chat")
     page.wait_for_selector("#cq-chat .cq-empty")
     assert page.locator("#cq-article .cq-placeholder").count() == 1
@@ -265,8 +275,6 @@ def test_example_question_then_follow_up_uses_the_previous_turn(page, live):
 def test_upload_then_ask_then_remove(page, live, tmp_path):
     path = tmp_path / "lake-sevan.txt"
     path.write_text(NEW_ARTICLE, encoding="utf-8")
-    bad = tmp_path / "notes.pdf"
-    bad.write_bytes(b"%PDF-1.4")
     page.get_by_role("tab", name="Library").click()
     page.set_input_files("#cq-upload input[type=file]", [str(path)])
     page.wait_for_selector("#cq-ingest .cq-ingest", timeout=60_000)
@@ -274,6 +282,9 @@ def test_upload_then_ask_then_remove(page, live, tmp_path):
     assert "1 added" in squash(summary) and "lake-sevan" in summary
     assert "Lake Sevan water level rises" in page.inner_text("#cq-library")
     assert (live.kb / "uploads" / "lake-sevan.txt").is_file()
+    page.fill("#cq-library .cq-filter", "SEVAN")
+    assert page.locator("#cq-library tbody tr:visible").count() == 1
+    page.fill("#cq-library .cq-filter", "")
 
     page.get_by_role("tab", name="Chat").click()
     ask(page, "How much did the water level of Lake Sevan rise?")
@@ -336,13 +347,20 @@ def test_uploaded_markup_stays_inert(page, live, tmp_path):
 
 
 @pytest.mark.browser
-def test_too_long_question_is_refused_with_a_clear_message(page, live):
+def test_refusals_say_why(page, live):
     page.fill("#cq-question textarea", "why " * 600)
     page.click("#cq-send")
-    toast = page.get_by_text(re.compile(r"the limit is 2,000"))
-    toast.wait_for(timeout=10_000)
+    page.get_by_text(re.compile(r"the limit is 2,000")).wait_for(timeout=10_000)
     assert page.locator("#cq-chat .cq-user").count() == 0  # nothing was asked
     assert page.input_value("#cq-question textarea").startswith("why why")  # kept for editing
+
+    # A question the articles don't answer: the assistant says so, and shows what it found instead.
+    ask(page, "What is the capital of Peru?")
+    bubble = page.locator("#cq-chat .cq-bot.cq-final")
+    assert "cq-abstained" in bubble.get_attribute("class")
+    assert "The articles don’t say" in bubble.inner_text() and bubble.locator(".cq-cite").count() == 0
+    side = page.inner_text("#cq-sources")
+    assert "Not enough to answer" in side and "#1" in side
 
 
 # --------------------------------------------------------------------------- gradio_client

@@ -182,3 +182,11 @@ def test_best_sentence_is_the_max_over_the_passages_sentences(tmp_path, hash_emb
     best = DenseRanker(qa.kb).best_sentence(q, [1, 2, 3, 99])
     assert set(best) == {1, 2, 3} and best[2] == pytest.approx(1.0, abs=1e-3)
     assert max(best[1], best[3]) < 0.9
+
+
+def test_hybrid_with_the_real_model_finds_a_rare_name(seed_qa):
+    assert seed_qa.config.retriever == "hybrid"
+    hits = seed_qa.search("Sadarak checkpoint", top_k=3)
+    assert "Sadarak" in hits[0].passage.text
+    assert hits[0].lexical_rank == 1 and hits[0].dense_rank >= 1 and hits[0].lexical_score > 0
+    assert 0 < hits[0].score <= 1.0 + 1e-6  # cosine and scaled BM25 both live in [0, 1]

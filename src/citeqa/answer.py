@@ -48,9 +48,11 @@ class ComposerSettings:
 
     max_sentences: int = 2
     passages_considered: int = 3  # sentences come from the top passages only
-    second_ratio: float = 0.6  # a second sentence needs this share of the best one's probability
+    # Measured on SQuAD (bench/second_sentence.py): a second sentence from the best sentence's passage
+    # or the top passage raises answer_hit 0.661 -> 0.712 and keeps citation precision highest.
+    second_ratio: float = 0.25  # a second sentence needs this share of the best one's probability
     redundancy: float = 0.85  # ...and must differ from it (cosine below this)
-    second_scope: str = "any"  # where a second sentence may come from: any | article | passage
+    second_scope: str = "passage"  # where a second sentence may come from: any | article | passage
     abstain_below: float = M.ABSTAIN_THRESHOLD  # confidence under this → abstain
 
     def __post_init__(self) -> None:

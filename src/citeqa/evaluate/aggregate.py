@@ -25,7 +25,6 @@ HEADLINE = (
 )
 #: Metrics where lower is better (compare and --fail-under read them the other way round).
 LOWER_IS_BETTER = ("latency_p50_ms", "latency_p95_ms", "latency_max_ms", "seconds", "setup_seconds")
-CURVE_K = 20
 #: Every name metrics.json can hold (a metric that does not apply to a set is null).
 METRIC_NAMES = (
     ("n_questions", "n_with_document_gold", "n_with_passage_gold") + RETRIEVAL + ANSWER
@@ -73,7 +72,8 @@ def aggregate(
                                     seed=seed, n_boot=n_boot)
             if interval is not None:
                 ci[name] = interval
-    curves = {"document": _recall_curve(rows, "docs"), "passage": _recall_curve(rows, "passages")}
+    # As deep as results keep: 20 documents, 10 passages.
+    curves = {"document": _recall_curve(rows, "docs", 20), "passage": _recall_curve(rows, "passages", 10)}
     return EvalReport(metrics=m, ci=ci, info=info, results=tuple(rows), recall_curve=curves,
                       coverage_curve=coverage_curve)
 
@@ -94,10 +94,10 @@ def _answers(rows: Sequence[QuestionResult]) -> dict[str, Metric]:
     }
 
 
-def _recall_curve(rows: Sequence[QuestionResult], level: str) -> list[tuple[int, float]]:
-    """Mean recall@k for k = 1..20 over the questions with gold at that level."""
+def _recall_curve(rows: Sequence[QuestionResult], level: str, max_k: int) -> list[tuple[int, float]]:
+    """Mean recall@k for k = 1..max_k over the questions with gold at that level."""
     out = []
-    for k in range(1, CURVE_K + 1):
+    for k in range(1, max_k + 1):
         vals = []
         for r in rows:
             kept = r.docs if level == "docs" else r.passages

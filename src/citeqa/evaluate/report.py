@@ -47,7 +47,7 @@ def render_html(report: EvalReport) -> str:
         "<h2>All metrics</h2>",
         _all_metrics(report),
         f"<h2>Worst questions (up to {WORST})</h2>",
-        *(_question(r) for r in worst(report.results, WORST)),
+        *(_question(r, report.gold_texts.get(r.id, "")) for r in worst(report.results, WORST)),
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -125,7 +125,7 @@ def _mark(flag: bool | None) -> str:
     return "<span class='ok'>✓</span>" if flag else "<span class='bad'>✗</span>"
 
 
-def _question(r: QuestionResult) -> str:
+def _question(r: QuestionResult, gold_text: str) -> str:
     m = r.metrics
     out = [f"<div class='q'><b>{escape(r.question)}</b> <span class='muted'>({escape(r.id)})</span>"]
     facts = [f"nDCG@10 {_fmt(m.get('ndcg@10'))}",
@@ -148,6 +148,9 @@ def _question(r: QuestionResult) -> str:
     if r.relevant_article_ids:
         out.append("<div class='muted'>Relevant: " + ", ".join(
             f"<code>{escape(a)}</code>" for a in r.relevant_article_ids[:5]) + "</div>")
+    if gold_text:
+        out.append(f"<details><summary>Where the answer is (gold)</summary><div class='passage rel'>"
+                   f"{escape(gold_text)}</div></details>")
     for p, text in zip(r.passages, r.passage_texts, strict=False):  # texts: the top 3 only
         rel = p.relevant or (p.relevant is None and p.article_id in r.relevant_article_ids)
         cls = "passage rel" if rel else "passage"

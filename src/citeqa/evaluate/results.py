@@ -57,7 +57,7 @@ class QuestionResult:
     relevant_article_ids: tuple[str, ...]
     relevant_passage_ids: tuple[str, ...]  # given, or derived from gold spans
     docs: tuple[Retrieved, ...]  # documents ranked by their best passage (top 20 kept)
-    passages: tuple[Retrieved, ...]  # top 20 passages
+    passages: tuple[Retrieved, ...]  # top 10 passages
     first_relevant_rank: int  # document level, within the retrieval depth; 0 = not retrieved
     metrics: dict[str, Metric]
     timings_ms: dict[str, float]
@@ -103,6 +103,7 @@ class EvalReport:
     results: tuple[QuestionResult, ...]
     recall_curve: dict[str, list[tuple[int, float]]]  #: "document"/"passage" -> (k, recall@k)
     coverage_curve: list[tuple[float, float, float]]  #: (confidence threshold, coverage, accuracy)
+    gold_texts: dict[str, str] = field(default_factory=dict)  #: id -> gold text (worst questions only)
 
     def __getitem__(self, name: str) -> Metric:
         return self.metrics[name]

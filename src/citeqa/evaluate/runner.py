@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from citeqa.assistant import Assistant
 from citeqa.datasets import Dataset, EvalQuestion, load_dataset, sample
@@ -19,11 +20,13 @@ from citeqa.errors import ConfigError
 from citeqa.evaluate import metrics as M
 from citeqa.evaluate.aggregate import aggregate
 from citeqa.evaluate.gold import Gold, Layouts, gold_for
+from citeqa.evaluate.report import WORST, worst
 from citeqa.evaluate.results import CitationCheck, EvalReport, QuestionResult, Retrieved
 from citeqa.schema import Answer, Hit
 
 KS = (1, 5, 10)  # the recall@k cut-offs reported
-KEEP = 20  # retrieved documents/passages written per question
+KEEP_DOCS = 20  # documents kept per question (the recall@k curve goes to 20)
+KEEP_PASSAGES = 10  # passages kept per question: results.jsonl stays ~2 KB a question
 
 
 def evaluate(
@@ -74,8 +77,12 @@ def evaluate(
         "limit": "" if limit is None else str(limit),
         "seed": str(seed),
     }
-    return aggregate(rows, info, seconds=seconds, setup_seconds=setup, seed=seed, n_boot=n_boot,
-                     with_answers=with_answers)
+    report = aggregate(rows, info, seconds=seconds, setup_seconds=setup, seed=seed, n_boot=n_boot,
+                       with_answers=with_answers)
+    # The report shows the worst questions beside the text they should have found.
+    by_id = {q.id: q for q in questions}
+    gold = {r.id: _gold_text(by_id[r.id], layouts) for r in worst(report.results, WORST)}
+    return replace(report, gold_texts={k: v for k, v in gold.items() if v})
 
 
 def score_question(
@@ -103,12 +110,12 @@ def score_question(
 
     docs = tuple(
         Retrieved(i, d, d, best[d], _judge(gold.doc_qrels, d))
-        for i, d in enumerate(ranked_docs[:KEEP], start=1)
+        for i, d in enumerate(ranked_docs[:KEEP_DOCS], start=1)
     )
     passages = tuple(
         Retrieved(h.rank, h.passage.id, h.passage.article_id, h.score,
                   _judge(gold.passage_qrels, h.passage.id), h.passage.start, h.passage.end)
-        for h in hits[:KEEP]
+        for h in hits[:KEEP_PASSAGES]
     )
     result = QuestionResult(
         id=q.id, question=q.question, answerable=q.answerable, answers=q.answers,
@@ -119,6 +126,19 @@ def score_question(
         metrics=m, timings_ms=timings, passage_texts=_texts(hits),
     )
     return _with_answer(result, q, answer, gold, layouts) if answer is not None else result
+
+
+def _gold_text(q: EvalQuestion, layouts: Layouts, limit: int = 600) -> str:
+    """The gold span's text, else the start of the first relevant article that the KB holds."""
+    for s in q.relevant_spans:
+        text = layouts.text(s.article_id)
+        if text is not None:
+            return text[s.start : s.end][:limit]
+    for aid in q.relevant_article_ids:
+        text = layouts.text(aid)
+        if text is not None:
+            return text[:limit]
+    return ""
 
 
 def _ranking_metrics(prefix: str, ranked: Sequence[str], qrels: M.Qrels) -> dict[str, M.Metric]:
