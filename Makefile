@@ -38,7 +38,7 @@ demo-kb: install
 	$(VENV)/bin/citeqa ingest data/articles --kb $(KB) --prune
 
 run: demo-kb
-	$(VENV)/bin/citeqa chat --kb $(KB)
+	$(VENV)/bin/citeqa serve --kb $(KB)
 
 chat: demo-kb
 	$(VENV)/bin/citeqa chat --kb $(KB)

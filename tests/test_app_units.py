@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import pytest
-from citeqa_app import render
+from citeqa_app import render, render_library
 from citeqa_app.uploads import UploadError, UploadLimits, safe_name, stage
 
 from citeqa.schema import Answer, AnswerSentence, Article, Citation, Hit, IngestReport, Passage, Skipped
@@ -83,12 +83,12 @@ def test_everything_from_articles_and_users_is_escaped():
         render.conversation([render.Turn(2, EVIL, error=EVIL)]),
         render.sources(turn, {"a1": EVIL}),
         render.article_view(art, 0, 5, label=EVIL),
-        render.article_list([ArticleInfo("a1" + EVIL, EVIL, EVIL, "2023-01-01", EVIL, 3, 99)]),
-        render.ingest_summary(
+        render_library.article_list([ArticleInfo("a1" + EVIL, EVIL, EVIL, "2023-01-01", EVIL, 3, 99)]),
+        render_library.ingest_summary(
             IngestReport(added=("a1",), skipped=(Skipped(EVIL, EVIL),)), {"a1": EVIL}, [(EVIL, EVIL)]
         ),
         render.empty_state([EVIL], 3),
-        render.message(EVIL, EVIL),
+        render_library.message(EVIL, EVIL),
     ]
     for html in pages:
         assert active_content(html) == [], html

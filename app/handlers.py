@@ -1,0 +1,293 @@
+"""The page's event handlers: each takes what Gradio gives (values, `gr.Request`, `gr.EventData`) and
+returns HTML from render.py. Errors from citeqa become messages on the page, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from citeqa_app import render, render_library
+from citeqa_app.sessions import Conversation, Conversations
+from citeqa_app.uploads import UploadLimits, stage
+
+from citeqa.assistant import Assistant
+from citeqa.errors import CiteqaError, InputError
+from citeqa.schema import IngestReport
+from citeqa.text import check_question
+
+log = logging.getLogger("citeqa.web")
+
+DEMO_ARTICLE = "heydar-aliyev-2023-drills"
+DEMO_EXAMPLES = (
+    "Where will the Heydar Aliyev-2023 drills be held?",
+    "Who spoke about the brotherhood between the two countries?",
+    "When did military cooperation between Azerbaijan and Turkiye begin?",
+    "What is the main purpose of the drills?",
+)
+STREAM_STEPS = 8  # an answer is revealed in about this many steps...
+STREAM_DELAY = 0.015  # ...this many seconds apart (about 0.1 s in all: a reveal, not a wait)
+
+
+def _sentence(text: str) -> str:
+    """An error message as a sentence: capital first letter, full stop."""
+    text = text.strip()
+    first = text.split(" ", 1)[0]
+    if first.isalpha():  # "the question is…" → "The question is…", but "top_k must…" stays
+        text = text[:1].upper() + text[1:]
+    return text + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def _api_dict(fields: dict[str, Any]) -> dict[str, Any]:
+    """gradio_client downloads any dict with a string "path" as a file: the field is called "file" here."""
+    return {("file" if k == "path" else k): v for k, v in fields.items()}
+
+
+def _parse_key(value: object) -> tuple[int, int] | None:
+    """ "12:3" → (12, 3); anything else → None."""
+    try:
+        a, b = str(value).split(":")
+        return int(a), int(b)
+    except ValueError:
+        return None
+
+
+class ChatPage:
+    """The page's event handlers. One instance per app; the `Assistant` is shared by all tabs."""
+
+    def __init__(
+        self,
+        qa: Assistant,
+        *,
+        uploads: Path | None = None,
+        limits: UploadLimits | None = None,
+        examples: Sequence[str] | None = None,
+    ) -> None:
+        self.qa = qa
+        self.uploads = Path(uploads) if uploads is not None else Path(qa.kb.path) / "uploads"
+        self.limits = limits or UploadLimits()
+        self._examples = tuple(examples) if examples is not None else None
+        self.conversations = Conversations(qa)
+
+    # ---- rendering helpers
+
+    def examples(self) -> list[str]:
+        if self._examples is not None:
+            return list(self._examples)
+        ids = {a.id for a in self.qa.articles()}
+        return list(DEMO_EXAMPLES) if DEMO_ARTICLE in ids else []
+
+    def chat_html(self, conv: Conversation, **kw: Any) -> str:
+        n = self.qa.kb.counts()["articles"] if not conv.turns else 0
+        examples = self.examples() if not conv.turns else ()
+        return render.conversation(conv.turns, examples=examples, n_articles=n, **kw)
+
+    def stats_html(self) -> str:
+        counts = self.qa.kb.counts()
+        return render_library.stats(counts["articles"], counts["passages"])
+
+    def sources_html(self, turn: render.Turn | None) -> str:
+        if turn is None or turn.answer is None:
+            return render.sources(None)
+        titles = {}
+        for aid in {h.passage.article_id for h in turn.answer.hits}:
+            art = self.qa.kb.get_article(aid)
+            titles[aid] = art.title if art is not None else ""
+        return render.sources(turn, titles)
+
+    def library_html(self) -> str:
+        return render_library.article_list(self.qa.articles())
+
+    # ---- page life cycle
+
+    def on_load(self, request: gr.Request) -> tuple[str, str, str]:
+        conv = self.conversations.get(request)
+        return self.stats_html(), self.chat_html(conv), self.library_html()
+
+    def on_unload(self, request: gr.Request) -> None:
+        self.conversations.drop(request)
+
+    # ---- chat
+
+    def chat(self, question: str, top_k: float, request: gr.Request) -> Iterator[tuple[Any, Any, Any]]:
+        """Ask in this tab's conversation; the answer is streamed in, then the sources panel updates."""
+        conv = self.conversations.get(request)
+        try:
+            q = check_question(question, self.qa.config.max_question_chars)
+            k = int(top_k)
+        except (InputError, TypeError, ValueError) as exc:
+            gr.Warning(_sentence(str(exc)), title="Can't ask that")
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        with conv.lock:
+            turn = conv.start(q)
+            yield self.chat_html(conv, pending=True), "", gr.skip()
+            try:
+                turn.answer = conv.session.ask(q, top_k=k)
+            except CiteqaError as exc:
+                turn.error = f"Couldn't answer: {exc}"
+            except Exception:  # never show a traceback; the server log has it
+                log.exception("answering %r failed", q)
+                turn.error = "Something went wrong while answering. The server log has the details."
+            if turn.answer is not None and not turn.answer.abstained:
+                words = render.word_count(turn.answer)
+                step = max(1, -(-words // STREAM_STEPS))
+                for shown in range(step, words, step):
+                    yield self.chat_html(conv, reveal=shown), gr.skip(), gr.skip()
+                    time.sleep(STREAM_DELAY)
+            yield self.chat_html(conv), gr.skip(), self.sources_html(turn)
+
+    def ask_example(
+        self, top_k: float, evt: gr.EventData, request: gr.Request
+    ) -> Iterator[tuple[Any, Any, Any]]:
+        yield from self.chat(str(evt._data.get("example", "")), top_k, request)
+
+    def new_chat(self, request: gr.Request) -> tuple[str, str, str, str]:
+        conv = self.conversations.get(request)
+        with conv.lock:
+            conv.turns.clear()
+            conv.session.reset()
+        return self.chat_html(conv), render.sources(None), render.article_placeholder(), ""
+
+    # ---- citations and sources
+
+    def open_citation(self, evt: gr.EventData, request: gr.Request) -> str:
+        conv = self.conversations.get(request)
+        key = _parse_key(evt._data.get("cite"))
+        turn = conv.turn(key[0]) if key else None
+        cite = (
+            next((c for c in turn.answer.citations if c.n == key[1]), None) if turn and turn.answer else None
+        )
+        if key is None or cite is None:
+            return render.article_missing("That citation belongs to an earlier conversation; ask again.")
+        try:
+            article = self.qa.article(cite.article_id)
+        except CiteqaError:
+            return render.article_missing(
+                f"The article {cite.article_id!r} has been removed from the library."
+            )
+        return render.article_view(
+            article, cite.start, cite.end, label=f"Citation [{cite.n}]", quote=cite.quote
+        )
+
+    def open_source(self, evt: gr.EventData, request: gr.Request) -> str:
+        conv = self.conversations.get(request)
+        key = _parse_key(evt._data.get("source"))
+        turn = conv.turn(key[0]) if key else None
+        hit = next((h for h in turn.answer.hits if h.rank == key[1]), None) if turn and turn.answer else None
+        if key is None or hit is None:
+            return render.article_missing("That source belongs to an earlier conversation; ask again.")
+        p = hit.passage
+        try:
+            article = self.qa.article(p.article_id)
+        except CiteqaError:
+            return render.article_missing(f"The article {p.article_id!r} has been removed from the library.")
+        return render.article_view(article, p.start, p.end, label=f"Source #{hit.rank}", quote=p.text)
+
+    def toggle_sources(self, show: bool) -> Any:
+        return gr.update(visible=bool(show))
+
+    # ---- library
+
+    def ingest(
+        self, files: Sequence[str], progress: Any = None
+    ) -> tuple[IngestReport, list[tuple[str, str]]]:
+        """Save uploaded files under the knowledge base and add them: (report, [(file, why refused)])."""
+        n = len(files)
+        if progress:
+            progress(0.05, desc=f"Saving {n} file{'s' if n != 1 else ''}")
+        saved, refused = stage(files, self.uploads, self.limits)
+        if not saved:
+            return IngestReport(), refused
+        if progress:
+            progress(0.2, desc=f"Reading and embedding {len(saved)} file{'s' if len(saved) != 1 else ''}")
+        return self.qa.add(saved, progress=False), refused
+
+    def add_files(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        """The Library's upload: ingest, then show what happened and the updated list."""
+        if not files:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        try:
+            report, refused = self.ingest(files, progress)
+        except CiteqaError as exc:
+            return None, render_library.message(_sentence(str(exc)), "error"), gr.skip(), gr.skip()
+        except Exception:
+            log.exception("upload failed")
+            return (
+                None,
+                render_library.message("The upload failed. The server log has the details.", "error"),
+                gr.skip(),
+                gr.skip(),
+            )
+        titles = {a.id: a.title for a in self.qa.articles()}
+        summary = render_library.ingest_summary(report, titles, refused)
+        return None, summary, self.library_html(), self.stats_html()
+
+    def remove(self, evt: gr.EventData) -> tuple[str, str, str]:
+        article_id = str(evt._data.get("remove", ""))
+        try:
+            title = self.qa.article(article_id).title or article_id
+            self.qa.remove(article_id)
+            note = render_library.message(f"Removed “{title}” ({article_id}).", "ok")
+        except CiteqaError as exc:
+            note = render_library.message(_sentence(str(exc)), "error")
+        return note, self.library_html(), self.stats_html()
+
+    # ---- the documented API (gradio_client); Gradio derives the schema from the type hints
+
+    def api_ask(self, question: str, top_k: int = 5, request: gr.Request = None) -> dict:  # type: ignore[assignment]
+        """Ask in this client's conversation (a follow-up uses the earlier questions). Returns the JSON
+        of `citeqa ask --json`: answer, sentences, citations (exact article offsets), passages."""
+        conv = self.conversations.get(request)
+        try:
+            q = check_question(question, self.qa.config.max_question_chars)
+            with conv.lock:
+                answer = conv.session.ask(q, top_k=top_k)
+                conv.start(q).answer = answer  # the browser tab of this session shows it too
+        except CiteqaError as exc:
+            raise gr.Error(_sentence(str(exc))) from None
+        return answer.to_dict()
+
+    def api_add(self, files: list[str] | None) -> dict[str, Any]:
+        """Add article files (txt, md, html, json, jsonl). Returns what happened to each."""
+        try:
+            report, refused = self.ingest(files or [])
+        except CiteqaError as exc:
+            raise gr.Error(_sentence(str(exc))) from None
+        skipped = [{"file": s.path, "reason": s.reason} for s in report.skipped]
+        skipped += [{"file": name, "reason": why} for name, why in refused]
+        return {
+            "added": list(report.added),
+            "updated": list(report.updated),
+            "unchanged": list(report.unchanged),
+            "skipped": skipped,
+            "passages": report.passages,
+            "seconds": round(report.seconds, 3),
+        }
+
+    def api_remove(self, article_id: str) -> list:
+        """Remove an article (by id) from every index; returns the ids removed."""
+        try:
+            return self.qa.remove(article_id)
+        except CiteqaError as exc:
+            raise gr.Error(_sentence(str(exc))) from None
+
+    def api_new_chat(self, request: gr.Request = None) -> None:  # type: ignore[assignment]
+        """Forget this client's conversation: the next question is not a follow-up."""
+        self.new_chat(request)
+
+    def api_articles(self) -> list:
+        """The articles in the knowledge base: id, title, source, published, file, passages, chars."""
+        return [_api_dict(a.__dict__) for a in self.qa.articles()]
+
+    def api_article(self, article_id: str) -> dict:
+        """One article: id, title, text, source, url, published, file. Citations index into `text`."""
+        try:
+            a = self.qa.article(article_id)
+        except CiteqaError as exc:
+            raise gr.Error(_sentence(str(exc))) from None
+        return _api_dict(a.__dict__)

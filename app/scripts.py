@@ -1,0 +1,91 @@
+"""The page's browser-side glue, as strings for `gr.HTML(js_on_load=...)`, and its static header.
+
+Each snippet runs once per component, with `element` (the component's root), `trigger(event, data)`
+(fires the component's Gradio event; the handler reads `data` from `gr.EventData`) and
+`watch(prop, fn)` (runs `fn` after the component re-renders with a new value).
+"""
+
+CHAT_JS = """
+element.addEventListener('click', (e) => {
+  const cite = e.target.closest('[data-cite]');
+  if (cite && element.contains(cite)) {
+    e.preventDefault();
+    element.querySelectorAll('.cq-active').forEach((x) => x.classList.remove('cq-active'));
+    const same = element.querySelectorAll(`[data-cite="${cite.dataset.cite}"]`);
+    same.forEach((x) => x.classList.add('cq-active'));
+    trigger('click', {cite: cite.dataset.cite});
+    return;
+  }
+  const ex = e.target.closest('[data-example]');
+  if (ex && element.contains(ex)) { e.preventDefault(); trigger('select', {example: ex.dataset.example}); }
+});
+// Follow the conversation as it grows (the chat box scrolls, not the page).
+watch('value', () => {
+  const box = element.querySelector('.cq-chat');
+  if (box) box.scrollTop = box.scrollHeight;
+});
+"""
+
+SOURCES_JS = """
+element.addEventListener('click', (e) => {
+  const src = e.target.closest('[data-source]');
+  if (!src || !element.contains(src)) return;
+  e.preventDefault();
+  element.querySelectorAll('.cq-active').forEach((x) => x.classList.remove('cq-active'));
+  src.classList.add('cq-active');
+  trigger('click', {source: src.dataset.source});
+});
+"""
+
+# Scroll the highlight to the middle of the article's own scroll box, then make sure the panel
+# itself is on screen (it is below the chat on a narrow window).
+ARTICLE_JS = """
+const show = () => {
+  const mark = element.querySelector('mark.cq-hl');
+  const box = element.querySelector('.cq-article-body');
+  if (!mark || !box) return;
+  box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 2 + mark.offsetHeight / 2);
+  mark.classList.remove('cq-flash'); void mark.offsetWidth; mark.classList.add('cq-flash');
+  const r = element.getBoundingClientRect();
+  if (r.top < 0 || r.top > window.innerHeight - 80) {
+    element.scrollIntoView({block: 'start', behavior: 'smooth'});
+  }
+};
+watch('value', show);
+show();
+"""
+
+# Remove asks for a second click within four seconds instead of a modal dialog; the filter box
+# hides the rows that don't contain what is typed.
+LIBRARY_JS = """
+element.addEventListener('input', (e) => {
+  if (!e.target.classList.contains('cq-filter')) return;
+  const q = e.target.value.trim().toLowerCase();
+  element.querySelectorAll('.cq-table tbody tr').forEach((tr) => {
+    tr.hidden = q !== '' && !tr.textContent.toLowerCase().includes(q);
+  });
+});
+element.addEventListener('click', (e) => {
+  const b = e.target.closest('[data-remove]');
+  if (!b || !element.contains(b) || b.disabled) return;
+  if (b.dataset.armed === '1') {
+    b.disabled = true; b.textContent = 'Removing…';
+    trigger('click', {remove: b.dataset.remove});
+    return;
+  }
+  b.dataset.armed = '1'; b.textContent = 'Confirm'; b.classList.add('cq-armed');
+  setTimeout(() => {
+    if (b.isConnected && b.dataset.armed === '1' && !b.disabled) {
+      b.dataset.armed = ''; b.textContent = 'Remove'; b.classList.remove('cq-armed');
+    }
+  }, 4000);
+});
+"""
+
+BRAND = """
+<div class="cq-brand">
+  <div class="cq-logo" aria-hidden="true">cq</div>
+  <div><div class="cq-name">citeqa</div>
+  <div class="cq-tagline">Answers from your articles, every sentence cited to the exact words.</div></div>
+</div>
+"""
