@@ -129,7 +129,7 @@ def compose(
             chosen.append(s)
     # Sentences of the same article read in article order.
     lead = chosen[0].hit.passage.article_id
-    chosen.sort(key=lambda s: (s.hit.passage.article_id != lead, s.hit.rank, s.start))
+    chosen.sort(key=lambda s: (s.hit.passage.article_id != lead, s.hit.passage.article_id, s.start))
     citations, sentences = [], []
     for n, s in enumerate(chosen, start=1):
         m = meta.get(s.hit.passage.article_id, ArticleMeta())
@@ -144,17 +144,21 @@ def compose(
         hits=hits,
         abstained=False,
         confidence=confidence,
-        short=_short(question, sents[best]),
+        short=_short(question, chosen),
         query=query or question,
     )
 
 
-def _short(question: str, s: SentenceCandidate) -> ShortAnswer | None:
-    span = short_answer_span(answer_type(question), s.text, question)
-    if span is None:
-        return None
-    a, b = span
-    return ShortAnswer(s.text[a:b], s.hit.passage.article_id, s.start + a, s.start + b)
+def _short(question: str, chosen: Sequence[SentenceCandidate]) -> ShortAnswer | None:
+    """The short answer when the cited sentences agree on one (two different places: no short answer)."""
+    kind = answer_type(question)
+    found = []
+    for s in chosen:
+        span = short_answer_span(kind, s.text, question)
+        if span is not None:
+            found.append(ShortAnswer(s.text[span[0] : span[1]], s.hit.passage.article_id,
+                                     s.start + span[0], s.start + span[1]))
+    return found[0] if found and len({f.text for f in found}) == 1 else None
 
 
 def _in_scope(s: SentenceCandidate, best: SentenceCandidate, scope: str) -> bool:
