@@ -113,10 +113,19 @@ class SentenceTransformerEmbedder:
         return text[: offsets[max_tokens - 1][1]] if max_tokens > 0 else ""
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        # A short query gains nothing from a second thread, and on a busy machine torch's spinning
+        # threads make it 20x slower (measured: 35 ms with one thread vs 670 ms with two, load 7 on 2
+        # cores). Batches of passages keep every thread.
+        torch = self._torch
         with self._lock:
-            vecs = self._model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-            )
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1 if len(texts) <= 4 else threads)
+            try:
+                vecs = self._model.encode(
+                    list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+                )
+            finally:
+                torch.set_num_threads(threads)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def encode_passages(
