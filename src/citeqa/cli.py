@@ -44,7 +44,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_answer(answer: Answer, out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
+def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-def]
+    # out=None prints to the current sys.stdout (a default bound at import would miss redirection).
     print(answer.text, file=out)
     if answer.citations:
         print(file=out)
@@ -126,6 +127,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    from citeqa.repair import repair
+
+    report = repair(_kb(args), model=args.model, say=lambda msg: print(f"repair: {msg}", flush=True))
+    for p in report.remaining:
+        print(f"problem: {p}")
+    if report.remaining:
+        print(f"{_kb(args)}: {len(report.remaining)} problem(s) left")
+        return 1
+    print(f"{_kb(args)}: ok")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from citeqa.web import serve  # the Gradio app lives in app/; citeqa.web finds and launches it
 
@@ -188,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check the knowledge base for damage")
     kb_arg(p)
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("repair", help="rebuild the manifest and indexes from the stored articles")
+    kb_arg(p)
+    p.add_argument("--model", help="the embedding model, when the manifest no longer names it")
+    p.set_defaults(func=cmd_repair)
     return parser
 
 

@@ -446,6 +446,11 @@ class KnowledgeBase:
         manifest = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
         if manifest.get("counts") != self.counts():
             problems.append(f"manifest counts {manifest.get('counts')} differ from the store {self.counts()}")
+        # Per-article completeness (gaps in ordinals, a missing tail, no passages at all): the check
+        # lives beside `citeqa repair`, which fixes what it finds.
+        from citeqa.repair import _damaged_articles
+
+        problems += [f"article {a} {why}" for a, why in sorted(_damaged_articles(self).items())][:20]
         return problems
 
 

@@ -51,6 +51,13 @@ def check_question(question: object, max_chars: int) -> str:
     q = question.strip()
     if not q:
         raise InputError("the question is empty; ask something about the articles")
+    try:
+        q.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            "the question contains invalid characters (lone surrogates, usually text decoded with the "
+            "wrong encoding); type or paste it again"
+        ) from None
     if len(q) > max_chars:
         raise InputError(
             f"the question is {len(q):,} characters long; the limit is {max_chars:,}. Ask a shorter question"
