@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import DATA, REPO, SQUAD_DEV, cache_dir
+from bench.common import DATA, REPO, SQUAD_DEV
 from citeqa import Assistant
 from citeqa.config import Config
 from citeqa.datasets import load_squad, sample
@@ -90,12 +90,6 @@ def squad_tuning_questions(n: int = 2000, seed: int = 1) -> list:  # type: ignor
 def squad_target_questions() -> list:  # type: ignore[type-arg]
     """The issue's SQuAD target set: all 48 articles, 2,000 questions seeded with 0."""
     return sample(load_squad(SQUAD_DEV, unit="article").questions, 2000, seed=0)
-
-
-def kb_for(name: str, articles: tuple[Article, ...], config: Config | None = None) -> Assistant:
-    cfg = config or Config()
-    kb = cache_dir(name, cfg.model, cfg.chunk.to_dict(), [a.id for a in articles])
-    return Assistant.build(list(articles), kb=kb, config=cfg)
 
 
 def eval_kb(folder: Path, split: str, config: Config | None = None) -> Assistant:

@@ -51,7 +51,10 @@ class RunSet:
 Item = tuple[str, str, dict[str, int], "tuple[str, int, int] | None"]
 
 
-def _layout(qa: Assistant) -> tuple[dict[int, str], dict[int, tuple[int, int]], list[int], np.ndarray, np.ndarray]:
+Layout = tuple[dict[int, str], dict[int, tuple[int, int]], list[int], np.ndarray, np.ndarray]
+
+
+def _layout(qa: Assistant) -> Layout:
     conn = sqlite3.connect(f"file:{qa.kb.path / 'kb.sqlite'}?mode=ro", uri=True)
     rows = conn.execute('SELECT vid, article_id, start, "end", svecs FROM passages ORDER BY vid').fetchall()
     conn.close()

@@ -1,6 +1,8 @@
 """Choose the fusion method and its parameters on TRAINING data only.
 
-    python -m bench.fusion_tune            # SciFact train qrels + SQuAD dev (minus XQuAD's paragraphs)
+    python -m bench.fusion_tune --depth=50 [--sent | --gamma] [--k1=0.9 --b=0.4] [scifact-train squad-tune]
+
+SciFact train qrels + SQuAD dev (2,000 seeded questions, minus those on XQuAD's paragraphs).
 
 Reads the cached per-query rankings of bench/fusion_runs.py and prints, for each method and
 parameter, SciFact-train nDCG@10 (documents ranked by their best passage) and SQuAD-tune
@@ -16,6 +18,7 @@ from statistics import fmean, pstdev
 
 from bench.fusion_metrics import mean, ndcg_at, recall_at
 from bench.fusion_runs import QueryRun, RunSet, load
+from citeqa import lexical
 
 Scores = dict[int, float]
 
@@ -121,7 +124,9 @@ def doc_ranking(rs: RunSet, scores: Scores, gamma: float = 0.0) -> list[str]:
     return [a for a, _ in sorted(agg.items(), key=lambda t: (-t[1], t[0]))]
 
 
-def evaluate(rs: RunSet, fn: Callable[..., Scores], depth: int, gamma: float = 0.0, **kw: float) -> dict[str, float]:
+def evaluate(
+    rs: RunSet, fn: Callable[..., Scores], depth: int, gamma: float = 0.0, **kw: float
+) -> dict[str, float]:
     _POS[0] = rs.pos
     nd, r100, r1, mrr = [], [], [], []
     for run in rs.queries:
@@ -151,8 +156,8 @@ def fmt(m: dict[str, float]) -> str:
 
 
 def main() -> None:
-    k1 = float(next((a.split("=")[1] for a in sys.argv if a.startswith("--k1=")), 1.2))
-    b = float(next((a.split("=")[1] for a in sys.argv if a.startswith("--b=")), 0.75))
+    k1 = float(next((a.split("=")[1] for a in sys.argv if a.startswith("--k1=")), lexical.K1))
+    b = float(next((a.split("=")[1] for a in sys.argv if a.startswith("--b=")), lexical.B))
     names = [n for n in ("scifact-train", "squad-tune") if n in sys.argv] or ["scifact-train", "squad-tune"]
     sets = [load(n, k1, b) for n in names]
     grid: list[tuple[str, Callable[..., Scores], dict[str, float]]] = [

@@ -43,14 +43,14 @@ def test_analyzer_lowercases_drops_stopwords_and_stems():
 
 def test_bm25_scores_match_the_formula_by_hand():
     # Three passages; query "apple". Lucene BM25: idf = ln(1 + (N - df + .5) / (df + .5)),
-    # tf part = tf / (tf + k1 * (1 - b + b * len / avglen)) (Lucene 8+ drops the k1 + 1), k1 1.2, b .75.
+    # tf part = tf / (tf + k1 * (1 - b + b * len / avglen)) (Lucene 8+ drops the k1 + 1), k1 .9, b .4.
     rows = [(10, "apple apple pear"), (11, "pear plum"), (12, "apple plum plum kiwi")]
     index = LexicalIndex.build(rows, 0, Analyzer())
     idf = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))
     avg = (3 + 2 + 4) / 3
 
     def bm25(tf: int, n: int) -> float:
-        return idf * tf / (tf + 1.2 * (0.25 + 0.75 * n / avg))
+        return idf * tf / (tf + 0.9 * (0.6 + 0.4 * n / avg))
 
     found = index.search(["appl"], 10)
     assert [v for v, _ in found] == [10, 12]

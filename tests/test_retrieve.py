@@ -21,7 +21,7 @@ def test_score_fusion_by_hand():
     lexical = _ranking((3, 9.0), (1, 3.0))
     scores = {"dense": {1: 0.8, 2: 0.6, 3: 0.2}, "lexical": {1: 3.0, 2: 0.0, 3: 9.0}}
     scales = {"dense": 1.0, "lexical": 10.0}
-    fused = fuse({"dense": dense, "lexical": lexical}, Fusion("score", 0.5), scores, scales)
+    fused = fuse({"dense": dense, "lexical": lexical}, Fusion("score", 0.5, 0.0), scores, scales)
     # 1: .5*.8 + .5*.3 = .55;  3: .5*.2 + .5*.9 = .55;  2: .5*.6 = .30. Ties go to the lower vid.
     assert [v for v, _ in fused] == [1, 3, 2]
     assert [s for _, s in fused] == pytest.approx([0.55, 0.55, 0.30])
@@ -30,7 +30,7 @@ def test_score_fusion_by_hand():
 def test_rrf_by_hand():
     dense = _ranking((1, 0.8), (2, 0.6))
     lexical = _ranking((2, 9.0), (3, 3.0))
-    fused = dict(fuse({"dense": dense, "lexical": lexical}, Fusion("rrf", 0.5, rrf_k=10)))
+    fused = dict(fuse({"dense": dense, "lexical": lexical}, Fusion("rrf", 0.5, 0.0, rrf_k=10)))
     assert fused == pytest.approx({2: 0.5 / 12 + 0.5 / 11, 1: 0.5 / 11, 3: 0.5 / 12})
 
 
@@ -40,8 +40,8 @@ def test_fusion_is_deterministic_whatever_the_input_order():
     dense = _ranking(*[(v, round(rng.random(), 1)) for v in vids])  # many exact ties
     lexical = _ranking(*[(v, float(rng.randint(0, 3))) for v in vids[::2]])
     for method in ("score", "rrf"):
-        first = fuse({"dense": dense, "lexical": lexical}, Fusion(method, 0.5))
-        again = fuse({"lexical": list(reversed(lexical)), "dense": dense[::-1]}, Fusion(method, 0.5))
+        first = fuse({"dense": dense, "lexical": lexical}, Fusion(method, 0.5, 0.0))
+        again = fuse({"lexical": list(reversed(lexical)), "dense": dense[::-1]}, Fusion(method, 0.5, 0.0))
         if method == "score":  # scores don't depend on list order; ranks (RRF) do, by design
             assert again == first
         assert first == sorted(first, key=lambda t: (-t[1], t[0]))
@@ -115,7 +115,7 @@ def test_a_passage_one_ranker_missed_gets_its_exact_score_from_it(tmp_path, hash
     qa = _kb(tmp_path, hash_embedder)  # vids 1, 2, 3
     dense = _Fixed("dense", _ranking((1, 0.9), (2, 0.5)), {1: 0.9, 2: 0.5, 3: 0.4}, 1.0)
     lexical = _Fixed("lexical", _ranking((3, 8.0)), {1: 0.0, 2: 2.0, 3: 8.0}, 10.0)
-    r = Retriever(qa.kb, [dense, lexical], Fusion("score", 0.5))
+    r = Retriever(qa.kb, [dense, lexical], Fusion("score", 0.5, 0.0))
     hits = {c.vid: c.hit for c in r.retrieve(_query(), 3, depth=2)}
     assert dense.asked == [[3]] and lexical.asked == [[1, 2]]
     h = hits[3]
