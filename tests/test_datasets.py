@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.conftest import SHARED_DATA
 
 from citeqa.datasets import (
     EvalQuestion,
@@ -20,6 +19,7 @@ from citeqa.datasets import (
     sample,
 )
 from citeqa.errors import InputError
+from tests.conftest import SHARED_DATA
 
 DATA = Path(os.environ.get("CITEQA_DATA", SHARED_DATA))
 
@@ -56,6 +56,9 @@ def test_beir_folder_graded_qrels_and_split(tmp_path):
     assert [q.id for q in dev.questions] == ["q2"]
     with pytest.raises(InputError, match="dev, test"):
         load_beir(tmp_path / "tiny", split="validation")
+    (tmp_path / "tiny" / "queries.jsonl").write_text('{"_id": "q2", "text": " "}\n')
+    with pytest.raises(InputError, match="'q2' has no text"):
+        load_beir(tmp_path / "tiny", split="dev")
 
 
 def test_jsonl_contract_and_errors(tmp_path):
@@ -123,6 +126,9 @@ def test_squad_gold_span_is_the_paragraph(tmp_path):
     assert article.text[span.start : span.end] == "Drills are in Kars."
     para = load_squad(p, unit="paragraph")
     assert [a.id for a in para.articles] == ["Drills_2023#0", "Drills_2023#1"]
+    p.write_text(json.dumps({"data": [{"title": "x", "paragraphs": [{"qas": []}]}]}))
+    with pytest.raises(InputError, match="context"):
+        load_squad(p)
 
 
 def test_detect_format_errors(tmp_path):

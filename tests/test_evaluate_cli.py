@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+
 from tests.conftest import REPO
 
 SEED_ID = "heydar-aliyev-2023-drills"

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from citeqa.answer import ArticleMeta, ComposerSettings, compose
 from citeqa.chat import ChatSession
@@ -19,6 +20,9 @@ from citeqa.retrieve import Query, Retriever
 from citeqa.schema import Answer, Article, Hit, IngestReport, Skipped
 from citeqa.store import ArticleInfo, KnowledgeBase, Manifest
 from citeqa.text import check_question
+
+if TYPE_CHECKING:
+    from citeqa.evaluate.results import EvalReport
 
 
 
@@ -191,7 +195,7 @@ class Assistant:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def evaluate(self, dataset: object, **kwargs: object) -> EvalReport:  # noqa: F821
+    def evaluate(self, dataset: object, **kwargs: object) -> EvalReport:
         """Score a question set (a `Dataset` or a path) on this knowledge base; see `citeqa.evaluate`."""
         from citeqa.evaluate.runner import evaluate
 

@@ -14,6 +14,7 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from citeqa.errors import InputError
 from citeqa.schema import Article
@@ -67,6 +68,13 @@ def load_squad(path: str | os.PathLike[str], *, unit: str = "article") -> Datase
         data = raw["data"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{path} is not a SQuAD json file ({exc})") from exc
+    try:
+        return _parse_squad(data, unit, path)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path} is not a SQuAD v1.1 json file: missing or bad field {exc}") from None
+
+
+def _parse_squad(data: Any, unit: str, path: str | os.PathLike[str]) -> Dataset:  # raw json: checked as read
     articles: list[Article] = []
     questions: list[EvalQuestion] = []
     for doc in data:
@@ -135,6 +143,8 @@ def load_beir(folder: str | os.PathLike[str], *, split: str = "test") -> Dataset
     for qid, judged in qrels.items():
         if qid not in queries:  # BEIR's GenericDataLoader drops these too
             continue
+        if not queries[qid].strip():
+            raise InputError(f"{root / 'queries.jsonl'}: query {qid!r} has no text")
         graded = tuple(sorted((d, s) for d, s in judged.items() if s > 0))
         questions.append(
             EvalQuestion(id=qid, question=queries[qid], relevant_article_ids=tuple(d for d, _ in graded),

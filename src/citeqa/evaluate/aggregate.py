@@ -28,7 +28,7 @@ LOWER_IS_BETTER = ("latency_p50_ms", "latency_p95_ms", "latency_max_ms", "second
 #: Every name metrics.json can hold (a metric that does not apply to a set is null).
 METRIC_NAMES = (
     ("n_questions", "n_with_document_gold", "n_with_passage_gold") + RETRIEVAL + ANSWER
-    + ("citation_roundtrip", "n_citations", "abstain_precision", "abstain_recall", "coverage",
+    + ("citation_roundtrip", "n_citations", "n_short", "abstain_precision", "abstain_recall", "coverage",
        "n_unanswerable", "latency_p50_ms", "latency_p95_ms", "latency_max_ms", "throughput_qps",
        "seconds", "setup_seconds")
 )
@@ -87,6 +87,8 @@ def _answers(rows: Sequence[QuestionResult]) -> dict[str, Metric]:
         # Over all citations, not per question: a single broken quote must show.
         "citation_roundtrip": ratio(sum(c.roundtrip for c in citations), len(citations)),
         "n_citations": float(len(citations)),
+        # short_em/short_f1 average over these: questions whose answer carried a short span
+        "n_short": float(sum(1 for r in rows if r.metrics.get("short_f1") is not None)),
         "abstain_precision": ratio(right, len(abstained)),
         "abstain_recall": ratio(right, len(unanswerable)),
         "coverage": 1 - len(abstained) / len(rows) if rows else None,

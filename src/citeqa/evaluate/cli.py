@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--retriever", help="retriever to use (default: config)")
     p.add_argument("--model", help="embedding model for a corpus knowledge base built by eval")
     p.add_argument("--answers", action=argparse.BooleanOptionalAction, default=None,
-                   help="compose and score answers (default: when the set has gold answers)")
+                   help="compose and score answers (default: yes, except for BEIR folders)")
     p.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
                    help="exit 1 if METRIC is below VALUE (repeatable), e.g. ndcg@10=0.70")
     p.add_argument("--fail-over", action="append", default=[], metavar="METRIC=VALUE",

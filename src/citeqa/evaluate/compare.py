@@ -116,16 +116,19 @@ def _delta(a: float | None, b: float | None) -> float | None:
 def format_comparison(c: Comparison, show: int = 20) -> str:
     lines = [f"A: {c.a.path}", f"B: {c.b.path}", "", f"{'metric':<28}{'A':>12}{'B':>12}{'B-A':>11}"]
     for name, va, vb in c.deltas:
+        if va is None and vb is None:  # not measured in either run
+            continue
         d = _delta(va, vb)
         note = ""
-        if d:
+        if d and not name.startswith("n_"):
             better = (d < 0) if name in LOWER_IS_BETTER else (d > 0)
-            note = "  better" if better and not name.startswith("n_") else "  worse" if not name.startswith(
-                "n_") else ""
+            note = "  better" if better else "  worse"
             ci_a, ci_b = _ci(c.a, name), _ci(c.b, name)
             if ci_a and ci_b and (ci_a[1] < ci_b[0] or ci_b[1] < ci_a[0]):
                 note += " (95% CIs disjoint)"
-        lines.append(f"{name:<28}{_f(va):>12}{_f(vb):>12}{_f(d, sign=True):>11}{note}")
+        digits = 0 if name.startswith("n_") else 1 if _is_timing(name) else 4
+        shown = f"{_f(va, digits):>12}{_f(vb, digits):>12}{_f(d, digits, sign=True):>11}"
+        lines.append(f"{name:<28}{shown}{note}")
     lines += ["", f"{c.shared} questions in both runs; outcome = {c.outcome}: "
                   f"{len(c.lost)} lost (right in A, wrong in B), {len(c.gained)} gained"]
     for label, flips in (("lost", c.lost), ("gained", c.gained)):
@@ -141,7 +144,11 @@ def _ci(run: Run, name: str) -> tuple[float, float] | None:
     return (lo, hi) if lo is not None and hi is not None else None
 
 
-def _f(v: float | None, sign: bool = False) -> str:
+def _is_timing(name: str) -> bool:
+    return name.endswith("_ms") or name in ("seconds", "setup_seconds", "throughput_qps")
+
+
+def _f(v: float | None, digits: int = 4, sign: bool = False) -> str:
     if v is None:
         return "–"
-    return f"{v:+.4f}" if sign else f"{v:.4f}"
+    return f"{v:{'+' if sign else ''}.{digits}f}"

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from citeqa.errors import InputError
 from citeqa.evaluate.metrics import Metric
 
 
@@ -121,12 +122,16 @@ class EvalReport:
         from citeqa.evaluate.report import render_html
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(self.flat(), indent=2) + "\n", encoding="utf-8")
-        with (out / "results.jsonl").open("w", encoding="utf-8") as fh:
-            for r in self.results:
-                fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
-        (out / "report.html").write_text(render_html(self), encoding="utf-8")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "metrics.json").write_text(json.dumps(self.flat(), indent=2) + "\n", encoding="utf-8")
+            with (out / "results.jsonl").open("w", encoding="utf-8") as fh:
+                for r in self.results:
+                    fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+            (out / "report.html").write_text(render_html(self), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write the evaluation to {out} ({exc.strerror or exc}); "
+                             "give --out a writable folder") from None
         return out
 
 

@@ -42,14 +42,16 @@ def evaluate(
     n_boot: int = 1000,
     split: str = "test",
 ) -> EvalReport:
-    """Score `dataset` (a `Dataset` or a path) on `qa`. `answers=None` scores answers when the set
-    has gold answers or unanswerable questions (not for BEIR, which has neither)."""
+    """Score `dataset` (a `Dataset` or a path) on `qa`. `answers=None` composes and scores answers
+    for every format but BEIR (whose queries have no answers: retrieval and latency only)."""
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, split=split)
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ConfigError(f"limit must be a positive whole number, got {limit!r}")
     if not 1 <= depth <= 100:
         raise ConfigError(f"depth must be 1..100 passages, got {depth}")
-    with_answers = ds.has_answers if answers is None else answers
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 100):
+        raise ConfigError(f"top_k must be a whole number from 1 to 100, got {top_k!r}")
+    with_answers = ds.format != "beir" if answers is None else bool(answers)
     questions = sample(ds.questions, limit, seed)
     layouts = Layouts(qa)
 
