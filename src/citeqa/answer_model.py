@@ -6,21 +6,21 @@ questions asked with and without their article. Threshold: answers 92% of half A
 """
 
 SENTENCE_WEIGHTS = {
-    "dense": 5.3732,
-    "dense_rel": 3.7857,
-    "passage_dense": -4.8225,
-    "inv_rank": 0.9559,
-    "overlap": -0.0926,
-    "idf_overlap": 3.4505,
-    "bigram": 0.5929,
-    "answer_type": 0.3770,
-    "novelty": -2.0242,
-    "log_len": 0.4492,
-    "first": 0.0035,
-    "entity_cov": 0.7618,
-    "type_near": 0.1045,
+    "dense": 4.7083,
+    "dense_rel": 4.1099,
+    "passage_dense": -4.7123,
+    "inv_rank": 1.8954,
+    "overlap": -0.2884,
+    "idf_overlap": 2.7448,
+    "bigram": 0.9486,
+    "answer_type": 0.3979,
+    "novelty": -2.2876,
+    "log_len": 0.5736,
+    "first": 0.0427,
+    "entity_cov": 0.5036,
+    "type_near": 0.0277,
 }
-SENTENCE_BIAS = -3.5631
-CONFIDENCE_WEIGHTS = (1.6085, 0.4817, 3.8383, -0.0209, -2.5397)
-CONFIDENCE_BIAS = -1.1503
-ABSTAIN_THRESHOLD = 0.1109
+SENTENCE_BIAS = -3.6492
+CONFIDENCE_WEIGHTS = (1.6625, 0.5501, 3.4233, -0.0179, -2.8835)
+CONFIDENCE_BIAS = -0.8564
+ABSTAIN_THRESHOLD = 0.2681
