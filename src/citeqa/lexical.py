@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from citeqa.errors import MissingDependencyError
+from citeqa.store import fsync_path
 
 if TYPE_CHECKING:
     from citeqa.retrieve import Query, Ranked
@@ -167,7 +168,7 @@ class LexicalIndex:
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+        fsync_path(path.parent)
 
     @classmethod
     def load(cls, path: Path, generation: int) -> LexicalIndex | None:
@@ -193,14 +194,6 @@ def _settings(generation: int, n: int) -> dict[str, object]:
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "k1": K1, "b": B, "method": METHOD,
             "tokens": _TOKEN.pattern, "stemmer": "english", "stopwords": "bm25s-en",
             "generation": generation, "passages": n}
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LexicalCache:

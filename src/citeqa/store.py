@@ -112,7 +112,9 @@ class KnowledgeBase:
     # ---------------------------------------------------------------- open / create
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, model: str | None = None, dim: int | None = None) -> KnowledgeBase:
+    def open(
+        cls, path: str | os.PathLike[str], *, model: str | None = None, dim: int | None = None
+    ) -> KnowledgeBase:
         """Open an existing knowledge base, refusing one built with another model or dimension."""
         root = Path(path)
         mpath = root / MANIFEST
@@ -322,9 +324,9 @@ class KnowledgeBase:
         final = self._index_file(gen)
         tmp = final.with_suffix(".faiss.tmp")
         faiss.write_index(index, str(tmp))
-        _fsync_file(tmp)
+        fsync_path(tmp)
         os.replace(tmp, final)
-        _fsync_dir(self.path)
+        fsync_path(self.path)
         for old in self.path.glob("dense-*.faiss"):
             if old != final:
                 old.unlink(missing_ok=True)
@@ -463,7 +465,9 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise KBError(f"the store {path} is not a readable SQLite file ({exc}); rebuild with `citeqa ingest`") from exc
+        raise KBError(
+            f"the store {path} is not a readable SQLite file ({exc}); rebuild with `citeqa ingest`"
+        ) from exc
     return conn
 
 
@@ -474,18 +478,11 @@ def _atomic_write(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """fsync a file or a folder (a folder's fsync makes a rename in it durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
