@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from citeqa_app import render, render_library
-from citeqa_app.sessions import Conversation, Conversations
-from citeqa_app.uploads import UploadLimits, stage
 
 from citeqa.assistant import Assistant
 from citeqa.errors import CiteqaError, InputError
 from citeqa.schema import IngestReport
 from citeqa.text import check_question
+from citeqa_app import render, render_library
+from citeqa_app.sessions import Conversation, Conversations
+from citeqa_app.uploads import UploadLimits, stage
 
 log = logging.getLogger("citeqa.web")
 

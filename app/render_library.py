@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from citeqa_app.render import esc, nice_date
-
 from citeqa.schema import IngestReport
 from citeqa.store import ArticleInfo
+from citeqa_app.render import esc, nice_date
 
 
 def stats(n_articles: int, n_passages: int) -> str:

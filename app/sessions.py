@@ -7,10 +7,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import gradio as gr
-from citeqa_app import render
 
 from citeqa.assistant import Assistant
 from citeqa.chat import ChatSession
+from citeqa_app import render
 
 MAX_TURNS = 50  # turns a tab keeps on screen (the chat session keeps its own, shorter, history)
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+
+from citeqa.assistant import Assistant
 from citeqa_app import render, render_library
 from citeqa_app.handlers import ChatPage
 from citeqa_app.scripts import ARTICLE_JS, BRAND, CHAT_JS, LIBRARY_JS, SOURCES_JS
 from citeqa_app.sessions import Conversation
 from citeqa_app.uploads import ALLOWED_SUFFIXES, UploadLimits, megabytes
-
-from citeqa.assistant import Assistant
 
 __all__ = ["ChatPage", "build_app", "launch_options"]
 

@@ -63,26 +63,35 @@ def main() -> None:
     thr = qa.composer.abstain_below
     print(f"questions {n} in {time.perf_counter() - t_start:.0f}s")
     print(f"answer_hit {hit / n:.3f}" + ("" if args.no_baseline else f"   naive baseline {base_hit / n:.3f}"))
-    print(f"citation_precision {cite_ok / max(cites, 1):.3f}  ({cites} citations, "
-          f"{cites / n:.2f} per answer)  round-trip {roundtrip / max(cites, 1):.3f}")
+    print(
+        f"citation_precision {cite_ok / max(cites, 1):.3f}  ({cites} citations, "
+        f"{cites / n:.2f} per answer)  round-trip {roundtrip / max(cites, 1):.3f}"
+    )
     print(f"ask latency p50 {pct(lat, 50):.1f} ms  p95 {pct(lat, 95):.1f} ms")
     ac, uc, ok_arr = np.array(ans_conf), np.array(una_conf), np.array(ans_ok)
-    print(f"abstention on half B (threshold {thr:.3f}): answers {np.mean(ac >= thr):.3f} of {len(ac)} "
-          f"answerable, abstains on {np.mean(uc < thr):.3f} of {len(uc)} unanswerable")
+    print(
+        f"abstention on half B (threshold {thr:.3f}): answers {np.mean(ac >= thr):.3f} of {len(ac)} "
+        f"answerable, abstains on {np.mean(uc < thr):.3f} of {len(uc)} unanswerable"
+    )
     print("coverage-accuracy over confidence (half B, answerable and unanswerable mixed):")
     conf = np.concatenate([ac, uc])
     correct = np.concatenate([ok_arr, np.zeros(len(uc), dtype=bool)])
     order = np.argsort(-conf)
     for cov in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
         k = max(1, int(cov * len(order)))
-        print(f"  coverage {cov:.1f}  accuracy {np.mean(correct[order[:k]]):.3f}  "
-              f"(confidence >= {conf[order[k - 1]]:.3f})")
+        print(
+            f"  coverage {cov:.1f}  accuracy {np.mean(correct[order[:k]]):.3f}  "
+            f"(confidence >= {conf[order[k - 1]]:.3f})"
+        )
 
 
 def _baseline_hit(qa, question: str, hits, golds: list[str]) -> bool:  # type: ignore[no-untyped-def]
     """Naive: every sentence of the top 3 passages encoded on its own; the best by cosine."""
-    sents = [h.passage.text[s.start - h.passage.start : s.end - h.passage.start]
-             for h in hits for s in h.passage.sentences]
+    sents = [
+        h.passage.text[s.start - h.passage.start : s.end - h.passage.start]
+        for h in hits
+        for s in h.passage.sentences
+    ]
     if not sents:
         return False
     vecs = qa.embedder.encode_queries(sents + [question])

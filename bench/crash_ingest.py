@@ -66,8 +66,10 @@ class Trial:
 def old_docs():  # type: ignore[no-untyped-def]
     from citeqa.schema import Article
 
-    return [Article(id=f"a{i}", title=f"Doc {i}", text=(f"Report {i} old. The river {i} rose. " * 30))
-            for i in range(3)]
+    return [
+        Article(id=f"a{i}", title=f"Doc {i}", text=(f"Report {i} old. The river {i} rose. " * 30))
+        for i in range(3)
+    ]
 
 
 def _readline(proc: subprocess.Popen[bytes], timeout: float) -> str:
@@ -90,8 +92,12 @@ def trial(folder: Path, seed: int, sizes: tuple[int, ...] = SIZES) -> Trial:
     emb = HashEmbedder(dim=64)
     Assistant.build(old_docs(), kb=folder, embedder=emb, progress=False).close()
     env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), str(n), f"v{seed}"],
-                            stdout=subprocess.PIPE, cwd=REPO, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(folder), str(n), f"v{seed}"],
+        stdout=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+    )
     seen: list[str] = []
     try:
         line = _readline(proc, 60)
@@ -168,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             t = trial(Path(tmp) / f"kb{seed}", seed)
             trials.append(t)
             flag = "LOST: " + "; ".join(t.problems) if t.lost else "ok"
-            print(f"seed {seed:3d}  n={t.n:4d}  {t.mode:8s}  killed {t.phase:12s}  -> {t.state}  {flag}",
-                  flush=True)
+            print(
+                f"seed {seed:3d}  n={t.n:4d}  {t.mode:8s}  killed {t.phase:12s}  -> {t.state}  {flag}",
+                flush=True,
+            )
     print(f"\n{len(trials)} runs in {time.perf_counter() - t0:.0f} s\n")
     print(table(trials))
     return 1 if any(t.lost for t in trials) else 0

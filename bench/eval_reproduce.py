@@ -28,11 +28,28 @@ from citeqa.evaluate.kb import open_for
 from citeqa.evaluate.runner import evaluate
 
 SETS = {
-    "scifact": ("beir_scifact", "test", {"ndcg@10": 0.64508, "recall@1": 0.48233, "recall@5": 0.73794,
-                                         "recall@10": 0.78333, "mrr@10": 0.60472}),
-    "xquad": ("xquad_en/beir_mteb_style", "validation", {"ndcg@10": 0.94357, "recall@1": 0.88523,
-                                                        "recall@5": 0.98143, "recall@10": 0.98987,
-                                                        "mrr@10": 0.92807}),
+    "scifact": (
+        "beir_scifact",
+        "test",
+        {
+            "ndcg@10": 0.64508,
+            "recall@1": 0.48233,
+            "recall@5": 0.73794,
+            "recall@10": 0.78333,
+            "mrr@10": 0.60472,
+        },
+    ),
+    "xquad": (
+        "xquad_en/beir_mteb_style",
+        "validation",
+        {
+            "ndcg@10": 0.94357,
+            "recall@1": 0.88523,
+            "recall@5": 0.98143,
+            "recall@10": 0.98987,
+            "mrr@10": 0.92807,
+        },
+    ),
 }
 NAMES = ("ndcg@10", "recall@1", "recall@5", "recall@10", "mrr@10")
 
@@ -43,9 +60,11 @@ def pipeline(ds: Dataset, retriever: str) -> dict[str, float]:
     print(f"knowledge base {qa.kb.path} ready in {time.perf_counter() - t:.1f}s ({qa.kb.counts()})")
     report = evaluate(qa, ds)
     m = report.metrics
-    print(f"{int(m['n_questions'] or 0)} questions in {m['seconds']:.1f}s "
-          f"(+{m['setup_seconds']:.1f}s model load), p50 {m['latency_p50_ms']:.1f} ms, "
-          f"p95 {m['latency_p95_ms']:.1f} ms")
+    print(
+        f"{int(m['n_questions'] or 0)} questions in {m['seconds']:.1f}s "
+        f"(+{m['setup_seconds']:.1f}s model load), p50 {m['latency_p50_ms']:.1f} ms, "
+        f"p95 {m['latency_p95_ms']:.1f} ms"
+    )
     return {n: float(m[n] or 0.0) for n in NAMES}
 
 
@@ -111,9 +130,14 @@ def score_docs(ds: Dataset, scores: np.ndarray, ids: list[str]) -> dict[str, flo
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("dataset", choices=sorted(SETS))
-    ap.add_argument("--runs", nargs="+", choices=("dense", "hybrid", "mteb", "maxp", "first"),
-                    default=["dense"], help="citeqa dense (default), citeqa hybrid, MTEB's whole-document "
-                    "protocol, MaxP / first passage only from the knowledge base's vectors")
+    ap.add_argument(
+        "--runs",
+        nargs="+",
+        choices=("dense", "hybrid", "mteb", "maxp", "first"),
+        default=["dense"],
+        help="citeqa dense (default), citeqa hybrid, MTEB's whole-document "
+        "protocol, MaxP / first passage only from the knowledge base's vectors",
+    )
     args = ap.parse_args()
     folder, split, published = SETS[args.dataset]
     ds = load_beir(DATA / folder, split=split)

@@ -71,7 +71,7 @@ def write_model(w, b, cw, cb, thr) -> None:  # type: ignore[no-untyped-def]
         "",
         "Sentence scorer: logistic regression, P(sentence holds a gold answer), on SQuAD v1.1 dev questions",
         "of half A of the articles. Confidence: logistic regression, P(best sentence answers), on the same",
-        "questions asked with and without their article. Threshold: answers 92% of half A's answerable.",
+        "questions asked with and without their article. Threshold: answers 97% of half A's answerable.",
         '"""',
         "",
         "SENTENCE_WEIGHTS = {",
@@ -121,8 +121,10 @@ def main() -> None:
 
     ev = sentence_table(rows_eval, True)
     dense_only = lambda table: [t[2][:, 0] if len(t[2]) else np.zeros(0) for t in table]  # noqa: E731
-    print(f"\nanswer_hit (eval 2000, 1 sentence): dense-only {answer_hit(ev, dense_only):.3f}  "
-          f"fitted {answer_hit(ev, best_logits):.3f}")
+    print(
+        f"\nanswer_hit (eval 2000, 1 sentence): dense-only {answer_hit(ev, dense_only):.3f}  "
+        f"fitted {answer_hit(ev, best_logits):.3f}"
+    )
     ev_b = [t for t in ev if t[0].relevant_article_ids[0] in half_b]
     print(f"answer_hit (eval, half B only n={len(ev_b)}): fitted {answer_hit(ev_b, best_logits):.3f}")
 
@@ -136,8 +138,15 @@ def main() -> None:
                 continue
             i = int(np.argmax(s))
             top = np.sort(s)[::-1]
-            feats.append([float(s[i]), float(top[0] - (top[1] if len(top) > 1 else -10.0)),
-                          float(t[2][i, 2]), float(t[2][i, 11]), float(t[2][i, 5])])
+            feats.append(
+                [
+                    float(s[i]),
+                    float(top[0] - (top[1] if len(top) > 1 else -10.0)),
+                    float(t[2][i, 2]),
+                    float(t[2][i, 11]),
+                    float(t[2][i, 5]),
+                ]
+            )
             labels.append(float(t[3][i]))
         return np.array(feats), np.array(labels)
 
@@ -146,21 +155,30 @@ def main() -> None:
     conf_model = LogisticRegression(C=1.0, max_iter=2000).fit(
         np.vstack([ans_a, una_a]), np.concatenate([ans_y, np.zeros(len(una_a))])
     )
-    print("CONFIDENCE_WEIGHTS =", [round(float(v), 4) for v in conf_model.coef_[0]],
-          "\nCONFIDENCE_BIAS =", round(float(conf_model.intercept_[0]), 4))
+    print(
+        "CONFIDENCE_WEIGHTS =",
+        [round(float(v), 4) for v in conf_model.coef_[0]],
+        "\nCONFIDENCE_BIAS =",
+        round(float(conf_model.intercept_[0]), 4),
+    )
     ca = conf_model.predict_proba(ans_a)[:, 1]
     cu = conf_model.predict_proba(una_a)[:, 1]
-    # Threshold on half A: answer 92% of answerable questions there (a margin over the 90% target),
+    # Threshold on half A: answer 97% of answerable questions there (a margin over the 90% target;
+    # short news articles give lower confidences than SQuAD paragraphs, so err towards answering),
     # and abstain on whatever share of unanswerable ones that leaves.
-    thr = float(np.quantile(ca, 0.08))
-    print(f"threshold (half A, answer 90% of answerable) = {thr:.4f}; "
-          f"half A abstains on {np.mean(cu < thr):.3f} of unanswerable")
+    thr = float(np.quantile(ca, 0.03))
+    print(
+        f"threshold (half A, answer 90% of answerable) = {thr:.4f}; "
+        f"half A abstains on {np.mean(cu < thr):.3f} of unanswerable"
+    )
     rows_b = [r for r in rows_eval if r[0].relevant_article_ids[0] in half_b]
     fb, yb = q_features(sentence_table(rows_b, True))
     fu, _ = q_features(sentence_table(rows_b, False))
     pb, pu = conf_model.predict_proba(fb)[:, 1], conf_model.predict_proba(fu)[:, 1]
-    print(f"half B: answers {np.mean(pb >= thr):.3f} of answerable, abstains on {np.mean(pu < thr):.3f} "
-          f"of unanswerable; accuracy when answering {np.mean(yb[pb >= thr]):.3f}")
+    print(
+        f"half B: answers {np.mean(pb >= thr):.3f} of answerable, abstains on {np.mean(pu < thr):.3f} "
+        f"of unanswerable; accuracy when answering {np.mean(yb[pb >= thr]):.3f}"
+    )
     write_model(w, b, conf_model.coef_[0], float(conf_model.intercept_[0]), thr)
     print("coverage-accuracy (half B, answerable):")
     order = np.argsort(-pb)
@@ -172,8 +190,10 @@ def main() -> None:
     for lo in (0.0, 0.2, 0.4, 0.6, 0.8):
         m = (allp >= lo) & (allp < lo + 0.2)
         if m.any():
-            print(f"  confidence {lo:.1f}-{lo + 0.2:.1f}: n={m.sum()} mean={allp[m].mean():.3f} "
-                  f"observed={ally[m].mean():.3f}")
+            print(
+                f"  confidence {lo:.1f}-{lo + 0.2:.1f}: n={m.sum()} mean={allp[m].mean():.3f} "
+                f"observed={ally[m].mean():.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ def load_beir(folder: Path, split: str, name: str) -> RetrievalSet:
     with open(folder / "corpus.jsonl", encoding="utf-8") as f:
         for line in f:
             d = json.loads(line)
-            articles.append(Article(id=str(d["_id"]), title=str(d.get("title") or ""), text=str(d["text"]),
-                                    source=name))
+            articles.append(
+                Article(id=str(d["_id"]), title=str(d.get("title") or ""), text=str(d["text"]), source=name)
+            )
     qrels: dict[str, dict[str, int]] = {}
     with open(folder / "qrels" / f"{split}.tsv", encoding="utf-8") as f:
         for row in csv.DictReader(f, delimiter="\t"):
@@ -81,9 +82,12 @@ def squad_tuning_questions(n: int = 2000, seed: int = 1) -> list:  # type: ignor
     data = load_squad(SQUAD_DEV, unit="article")
     arts = {a.id: a for a in data.articles}
     held = xquad_contexts()
-    keep = [q for q in data.questions
-            if arts[q.relevant_spans[0].article_id].text[q.relevant_spans[0].start:q.relevant_spans[0].end]
-            not in held]
+    keep = [
+        q
+        for q in data.questions
+        if arts[q.relevant_spans[0].article_id].text[q.relevant_spans[0].start : q.relevant_spans[0].end]
+        not in held
+    ]
     return sample(keep, n, seed=seed)
 
 

@@ -51,8 +51,11 @@ def _config(retriever: str) -> Config:
         if arg.startswith("--config="):
             for kv in arg.split("=", 1)[1].split(","):
                 key, value = kv.split("=")
-                extra[key] = value if key in ("fusion", "retriever") else (
-                    int(value) if key == "rrf_k" else float(value))
+                extra[key] = (
+                    value
+                    if key in ("fusion", "retriever")
+                    else (int(value) if key == "rrf_k" else float(value))
+                )
     return Config(retriever=retriever, **extra)  # type: ignore[arg-type]
 
 
@@ -88,8 +91,10 @@ def run(name: str, retriever: str) -> dict[str, float]:
 
 
 def main() -> None:
-    retrievers = next((a.split("=")[1].split(",") for a in sys.argv if a.startswith("--retrievers=")),
-                      ["dense", "lexical", "hybrid"])
+    retrievers = next(
+        (a.split("=")[1].split(",") for a in sys.argv if a.startswith("--retrievers=")),
+        ["dense", "lexical", "hybrid"],
+    )
     for name in [a for a in sys.argv[1:] if not a.startswith("--")]:
         for r in retrievers:
             m = run(name, r)

@@ -24,8 +24,10 @@ def main() -> None:
     base, _ = squad_assistant("article")
     qs = [q.question for q in squad_tuning_questions(n, seed=7)]
     names = ("dense", "lexical", "hybrid")
-    runs = {name: Assistant.open(base.kb.path, config=Config(retriever=name), embedder=base.embedder)
-            for name in names}
+    runs = {
+        name: Assistant.open(base.kb.path, config=Config(retriever=name), embedder=base.embedder)
+        for name in names
+    }
     ask: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
     retrieve: dict[str, list[float]] = {name: [] for name in names}
@@ -38,11 +40,15 @@ def main() -> None:
                 cpu[name].append((time.process_time() - c0) * 1e3)  # all threads' CPU: less noisy
                 retrieve[name].append(answer.timings_ms["retrieve"])
     for name in names:
-        print(f"{name:8s} ask p50 {pct(ask[name], 50):6.1f} ms  p95 {pct(ask[name], 95):6.1f} ms  "
-              f"CPU p50 {pct(cpu[name], 50):6.1f} ms  retrieve p50 {pct(retrieve[name], 50):6.1f} ms  "
-              f"mean {statistics.fmean(ask[name]):6.1f} ms")
-    print(f"hybrid/dense ask p50 ratio: wall {pct(ask['hybrid'], 50) / pct(ask['dense'], 50):.2f}, "
-          f"CPU {pct(cpu['hybrid'], 50) / pct(cpu['dense'], 50):.2f}")
+        print(
+            f"{name:8s} ask p50 {pct(ask[name], 50):6.1f} ms  p95 {pct(ask[name], 95):6.1f} ms  "
+            f"CPU p50 {pct(cpu[name], 50):6.1f} ms  retrieve p50 {pct(retrieve[name], 50):6.1f} ms  "
+            f"mean {statistics.fmean(ask[name]):6.1f} ms"
+        )
+    print(
+        f"hybrid/dense ask p50 ratio: wall {pct(ask['hybrid'], 50) / pct(ask['dense'], 50):.2f}, "
+        f"CPU {pct(cpu['hybrid'], 50) / pct(cpu['dense'], 50):.2f}"
+    )
 
 
 if __name__ == "__main__":

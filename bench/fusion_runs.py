@@ -79,12 +79,18 @@ def collect_dense(qa: Assistant, items: list[Item]) -> dict[str, object]:
         dense.append(found)
     t_dense = time.perf_counter() - t0
     for i in range(0, len(vecs), 64):
-        sims = vecs[i:i + 64] @ S.T
+        sims = vecs[i : i + 64] @ S.T
         sent += list(np.maximum.reduceat(sims, starts, axis=1).astype(np.float16))
     n = max(len(items), 1)
-    return {"items": items, "dense": dense, "sent": sent, "article_of": art, "span_of": spans,
-            "pos": {v: i for i, v in enumerate(vids)},
-            "seconds": {"embed_ms": 1e3 * t_embed / n, "dense_ms": 1e3 * t_dense / n}}
+    return {
+        "items": items,
+        "dense": dense,
+        "sent": sent,
+        "article_of": art,
+        "span_of": spans,
+        "pos": {v: i for i, v in enumerate(vids)},
+        "seconds": {"embed_ms": 1e3 * t_embed / n, "dense_ms": 1e3 * t_dense / n},
+    }
 
 
 def collect_lexical(qa: Assistant, items: list[Item], k1: float, b: float) -> dict[str, object]:
@@ -101,8 +107,11 @@ def collect_lexical(qa: Assistant, items: list[Item], k1: float, b: float) -> di
         lists.append(index.search(terms, DEPTH))
         uppers.append(index.upper_bound(terms))
     n = max(len(items), 1)
-    return {"lexical": lists, "upper": uppers,
-            "seconds": {"bm25_build_s": t_build, "lexical_ms": 1e3 * (time.perf_counter() - t0) / n}}
+    return {
+        "lexical": lists,
+        "upper": uppers,
+        "seconds": {"bm25_build_s": t_build, "lexical_ms": 1e3 * (time.perf_counter() - t0) / n},
+    }
 
 
 def items_beir(rs: fd.RetrievalSet) -> list[Item]:
@@ -157,7 +166,8 @@ def load(name: str, k1: float = lexical.K1, b: float = lexical.B) -> RunSet:
     queries = [
         QueryRun(qid, text, dense, lex, up, rel, span, sent)
         for (qid, text, rel, span), dense, lex, up, sent in zip(
-            d["items"], d["dense"], lx["lexical"], lx["upper"], d["sent"], strict=True)
+            d["items"], d["dense"], lx["lexical"], lx["upper"], d["sent"], strict=True
+        )
     ]
     return RunSet(name, queries, d["article_of"], d["span_of"], d["pos"], {**d["seconds"], **lx["seconds"]})
 

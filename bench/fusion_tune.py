@@ -172,18 +172,28 @@ def main() -> None:
         for w in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
             grid.append((f"{name} w={w}", fn, {"w": w}))
     if "--sent" in sys.argv:
-        grid = [(f"bound_sent w={w} ws={ws}", bound_sent, {"w": w, "ws": ws})
-                for w in (0.4, 0.5, 0.6, 0.7) for ws in (0.0, 0.1, 0.2, 0.3, 0.4) if ws <= w]
+        grid = [
+            (f"bound_sent w={w} ws={ws}", bound_sent, {"w": w, "ws": ws})
+            for w in (0.4, 0.5, 0.6, 0.7)
+            for ws in (0.0, 0.1, 0.2, 0.3, 0.4)
+            if ws <= w
+        ]
     if "--gamma" in sys.argv:
-        grid = [(f"bound w={w} gamma={g}", bound, {"w": w, "gamma": g})
-                for w in (0.4, 0.5, 0.6) for g in (0.0, 0.1, 0.2, 0.3, 0.5)]
+        grid = [
+            (f"bound w={w} gamma={g}", bound, {"w": w, "gamma": g})
+            for w in (0.4, 0.5, 0.6)
+            for g in (0.0, 0.1, 0.2, 0.3, 0.5)
+        ]
     depths = [int(a.split("=")[1]) for a in sys.argv if a.startswith("--depth=")] or [50, 100]
     for depth in depths:
         for label, fn, kw in grid:
             kw = dict(kw)
             g = kw.pop("gamma", 0.0)
-            print(f"depth {depth:4d} {label:26s}",
-                  " | ".join(fmt(evaluate(rs, fn, depth, g, **kw)) for rs in sets), flush=True)
+            print(
+                f"depth {depth:4d} {label:26s}",
+                " | ".join(fmt(evaluate(rs, fn, depth, g, **kw)) for rs in sets),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import SQUAD_DEV, peak_rss_mb, pct
+from bench.common import SQUAD_DEV, pct, peak_rss_mb
 from citeqa import Assistant
 from citeqa.datasets import load_squad, sample
 from citeqa.embed import load_embedder
@@ -46,8 +46,10 @@ def main() -> None:
         disk = sum(f.stat().st_size for f in (tmp / "kb").iterdir() if f.is_file())
         print(f"articles {len(data.articles)}  passages {n}  truncated {report.truncated}")
         print(f"ingest: {n / ingest_s:.1f} passages/s ({ingest_s:.1f}s, chunk+embed+write)")
-        print(f"raw SentenceTransformer.encode on the same inputs: {len(inputs) / raw_s:.1f} passages/s "
-              f"({raw_s:.1f}s)  ratio ingest/raw = {(n / ingest_s) / (len(inputs) / raw_s):.2f}")
+        print(
+            f"raw SentenceTransformer.encode on the same inputs: {len(inputs) / raw_s:.1f} passages/s "
+            f"({raw_s:.1f}s)  ratio ingest/raw = {(n / ingest_s) / (len(inputs) / raw_s):.2f}"
+        )
         print(f"disk: {disk / 1e6:.1f} MB, {disk / n / 1024:.1f} KiB per passage")
         qs = sample(data.questions, args.questions, seed=0)
         lat, r1, r5 = [], 0, 0

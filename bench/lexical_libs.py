@@ -128,8 +128,14 @@ def bench_citeqa(texts: list[str], qs: list[str]) -> dict[str, object]:
     shutil.rmtree(tmp)
     assert index is not None
     lat, runs = timed(lambda q: [v for v, _ in index.search(analyzer.terms(q), K)], qs)
-    return {"build_s (with analysis)": build, "save_s": save, "load_s": load, "disk_mb": size / 1e6,
-            "query (with analysis)": {"p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95)}, "query runs": runs}
+    return {
+        "build_s (with analysis)": build,
+        "save_s": save,
+        "load_s": load,
+        "disk_mb": size / 1e6,
+        "query (with analysis)": {"p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95)},
+        "query runs": runs,
+    }
 
 
 def bench_tantivy(terms: list[list[str]], qterms: list[list[str]]) -> dict[str, object]:
@@ -223,8 +229,10 @@ def main() -> None:
         t0 = _clock()
         qterms = [analyzer.terms(q) for q in qs]
         qa_ms = (_clock() - t0) * 1e3 / len(qs)
-        print(f"\n== {len(ids):,} documents, {sum(map(len, terms)):,} terms; analyze {analyze:.2f}s "
-              f"({qa_ms:.3f} ms/query); {len(qs)} queries, top-{K}")
+        print(
+            f"\n== {len(ids):,} documents, {sum(map(len, terms)):,} terms; analyze {analyze:.2f}s "
+            f"({qa_ms:.3f} ms/query); {len(qs)} queries, top-{K}"
+        )
         results = {"citeqa.lexical": bench_citeqa(texts, qs), "bm25s": bench_bm25s(terms, qterms)}
         try:
             results["tantivy"] = bench_tantivy(terms, qterms)
@@ -242,7 +250,8 @@ def main() -> None:
                     run = {qid: [ids[i] for i in r] for qid, r in zip(sf.queries, runs[:nq])}
                     m = summary(run, sf.qrels)
                     res[key.replace(" runs", "") + " scifact-train"] = {
-                        k: round(m[k], 4) for k in ("ndcg@10", "recall@10")}
+                        k: round(m[k], 4) for k in ("ndcg@10", "recall@10")
+                    }
             print(lib, json.dumps(res, default=lambda x: round(x, 4)))
 
 

@@ -46,8 +46,13 @@ QUESTIONS = [
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", NO_PROXY="127.0.0.1,localhost",
-               no_proxy="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
+    env.update(
+        HF_HUB_OFFLINE="1",
+        GRADIO_ANALYTICS_ENABLED="False",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+        PYTHONUNBUFFERED="1",
+    )
     for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         env.pop(k, None)
     return env
@@ -88,8 +93,11 @@ def _start_server(kb: Path, port: int, deadline: float, log: Path) -> subprocess
 
 def _essence(answer: dict) -> str:  # type: ignore[type-arg]
     """What must not change under load: the answer, its citations, abstention (not timings)."""
-    return json.dumps({k: answer.get(k) for k in ("answer", "abstained", "citations", "sentences")},
-                      sort_keys=True, ensure_ascii=False)
+    return json.dumps(
+        {k: answer.get(k) for k in ("answer", "abstained", "citations", "sentences")},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
 
 
 def _session(url: str, questions: list[str], deadline: float) -> tuple[list[str], list[float], list[str]]:
@@ -198,12 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(r, indent=2))
     else:
-        print(f"{r['clients']} concurrent gradio_client sessions x {r['questions_per_client']} questions "
-              f"= {r['requests']} requests on {HOST} in {r['wall_s']} s ({r['throughput_qps']} answers/s)")
-        print(f"errors: {r['errors']}   answers differing from single-user: "
-              f"{r['answers_differing_from_single_user']}")
-        print(f"latency per /ask: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms "
-              f"(single user p50 {r['single_user_p50_ms']} ms)")
+        print(
+            f"{r['clients']} concurrent gradio_client sessions x {r['questions_per_client']} questions "
+            f"= {r['requests']} requests on {HOST} in {r['wall_s']} s ({r['throughput_qps']} answers/s)"
+        )
+        print(
+            f"errors: {r['errors']}   answers differing from single-user: "
+            f"{r['answers_differing_from_single_user']}"
+        )
+        print(
+            f"latency per /ask: p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms "
+            f"(single user p50 {r['single_user_p50_ms']} ms)"
+        )
         for e in r["error_samples"]:  # type: ignore[attr-defined]
             print(f"  error: {e}")
     ok = r["errors"] == 0 and r["answers_differing_from_single_user"] == 0 and r["answered"] == r["requests"]

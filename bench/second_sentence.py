@@ -15,8 +15,14 @@ def main() -> None:
     _, data = squad_assistant("article")
     meta = {a.id: ArticleMeta(a.title) for a in data.articles}
     rows = pickle.loads((RUNS / "fit_eval.pkl").read_bytes())
-    for max_s, ratio, scope in ((1, 1.0, "any"), (2, 0.25, "any"), (2, 0.25, "article"),
-                                (2, 0.25, "passage"), (2, 0.15, "passage"), (2, 0.4, "passage")):
+    for max_s, ratio, scope in (
+        (1, 1.0, "any"),
+        (2, 0.25, "any"),
+        (2, 0.25, "article"),
+        (2, 0.25, "passage"),
+        (2, 0.15, "passage"),
+        (2, 0.4, "passage"),
+    ):
         st = ComposerSettings(max_sentences=max_s, second_ratio=ratio, abstain_below=0.0, second_scope=scope)
         hit = cites = ok = 0
         for q, qvec, cands in rows:
@@ -27,8 +33,11 @@ def main() -> None:
                 cites += 1
                 ok += c.article_id == g.article_id and g.start <= c.start and c.end <= g.end
         n = len(rows)
-        print(f"max {max_s} ratio {ratio:.2f} scope {scope}: answer_hit {hit / n:.3f}  citation_precision "
-              f"{ok / max(cites, 1):.3f}  citations/answer {cites / n:.2f}", flush=True)
+        print(
+            f"max {max_s} ratio {ratio:.2f} scope {scope}: answer_hit {hit / n:.3f}  citation_precision "
+            f"{ok / max(cites, 1):.3f}  citations/answer {cites / n:.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -111,10 +111,10 @@ def main() -> int:
         print("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)", file=sys.stderr)
         return 2
 
-    from citeqa_app.ui import build_app, launch_options
     from playwright.sync_api import sync_playwright
 
     from citeqa import Assistant
+    from citeqa_app.ui import build_app, launch_options
 
     kb = demo_kb(args.kb)
     qa = Assistant.open(kb)

@@ -54,7 +54,4 @@ def seed_qa(seed_kb, real_embedder, tmp_path):
 
 def round_trips(qa, answer) -> bool:
     """The citation contract: every quote is exactly the article's text at its offsets."""
-    for c in answer.citations:
-        if qa.article(c.article_id).text[c.start : c.end] != c.quote:
-            return False
-    return True
+    return all(qa.article(c.article_id).text[c.start : c.end] == c.quote for c in answer.citations)

@@ -81,8 +81,13 @@ def test_abstains_when_the_article_does_not_say(seed_qa, question):
 
 @pytest.mark.parametrize(
     ("question", "kind"),
-    [("When was it signed?", "date"), ("How many troops?", "number"), ("Who spoke?", "person"),
-     ("Where are the drills?", "place"), ("What is the purpose?", "")],
+    [
+        ("When was it signed?", "date"),
+        ("How many troops?", "number"),
+        ("Who spoke?", "person"),
+        ("Where are the drills?", "place"),
+        ("What is the purpose?", ""),
+    ],
 )
 def test_answer_type(question, kind):
     assert answer_type(question) == kind

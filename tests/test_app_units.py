@@ -10,11 +10,11 @@ from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import pytest
-from citeqa_app import render, render_library
-from citeqa_app.uploads import UploadError, UploadLimits, safe_name, stage
 
 from citeqa.schema import Answer, AnswerSentence, Article, Citation, Hit, IngestReport, Passage, Skipped
 from citeqa.store import ArticleInfo
+from citeqa_app import render, render_library
+from citeqa_app.uploads import UploadError, UploadLimits, safe_name, stage
 
 EVIL = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 

@@ -26,7 +26,17 @@ def test_every_citation_round_trips_and_json_shape(seed_qa):
     assert len(d["passages"]) == 3
     assert [p["rank"] for p in d["passages"]] == [1, 2, 3]
     c = d["citations"][0]
-    assert set(c) == {"n", "article_id", "passage_id", "start", "end", "quote", "title", "source", "published"}
+    assert set(c) == {
+        "n",
+        "article_id",
+        "passage_id",
+        "start",
+        "end",
+        "quote",
+        "title",
+        "source",
+        "published",
+    }
     assert c["published"] == "2023-04-18"
     assert all(f"[{n}]" in d["answer"] for s in d["sentences"] for n in s["citations"])
 
@@ -71,7 +81,9 @@ def test_add_is_idempotent_and_update_replaces(seed_qa):
 
 
 def test_records_are_ingested_and_removed_without_trace(seed_qa):
-    report = seed_qa.add([{"id": "r1", "title": "Harbour", "text": "The harbour in Baku was dredged in May."}])
+    report = seed_qa.add(
+        [{"id": "r1", "title": "Harbour", "text": "The harbour in Baku was dredged in May."}]
+    )
     assert report.added == ("r1",)
     assert seed_qa.search("harbour dredged", top_k=1)[0].passage.article_id == "r1"
     seed_qa.remove("r1")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import shutil
 
 import pytest
 
@@ -59,7 +59,10 @@ def test_missing_kb_is_explained(tmp_path):
 def test_list_verify_and_idempotent_ingest(cli_kb):
     r = run("list", "--json", kb=cli_kb)
     assert [a["id"] for a in json.loads(r.stdout)] == ["heydar-aliyev-2023-drills"]
-    assert run("verify", kb=cli_kb).stdout.strip().endswith("8 passages)") or "ok" in run("verify", kb=cli_kb).stdout
+    assert (
+        run("verify", kb=cli_kb).stdout.strip().endswith("8 passages)")
+        or "ok" in run("verify", kb=cli_kb).stdout
+    )
     r = run("ingest", str(REPO / "data" / "articles"), kb=cli_kb)
     assert r.returncode == 0 and "1 unchanged" in r.stdout
 

@@ -108,12 +108,36 @@ def test_csv_same_columns(tmp_path):
 
 
 def test_squad_gold_span_is_the_paragraph(tmp_path):
-    doc = {"version": "1.1", "data": [{"title": "Drills_2023", "paragraphs": [
-        {"context": "First paragraph here.", "qas": [
-            {"id": "s1", "question": "Which?", "answers": [{"text": "First", "answer_start": 0}] * 2}]},
-        {"context": " Drills are in Kars. ", "qas": [
-            {"id": "s2", "question": "Where?", "answers": [{"text": "Kars", "answer_start": 15}]}]},
-    ]}]}
+    doc = {
+        "version": "1.1",
+        "data": [
+            {
+                "title": "Drills_2023",
+                "paragraphs": [
+                    {
+                        "context": "First paragraph here.",
+                        "qas": [
+                            {
+                                "id": "s1",
+                                "question": "Which?",
+                                "answers": [{"text": "First", "answer_start": 0}] * 2,
+                            }
+                        ],
+                    },
+                    {
+                        "context": " Drills are in Kars. ",
+                        "qas": [
+                            {
+                                "id": "s2",
+                                "question": "Where?",
+                                "answers": [{"text": "Kars", "answer_start": 15}],
+                            }
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
     p = tmp_path / "squad.json"
     p.write_text(json.dumps(doc))
     assert detect_format(p) == "squad"

@@ -14,12 +14,25 @@ from tests.conftest import REPO
 
 SEED_ID = "heydar-aliyev-2023-drills"
 QUESTIONS = [
-    {"id": "where", "question": "Where will the Heydar Aliyev-2023 drills be held?", "answers": ["Kars"],
-     "relevant_article_ids": [SEED_ID]},
-    {"id": "when", "question": "When did military cooperation between Azerbaijan and Turkiye first emerge?",
-     "answers": ["1992"], "relevant_article_ids": [SEED_ID], "relevant_passage_ids": []},
-    {"id": "who", "question": "Who spoke about the <b>unshakable brotherhood</b> between the two countries?",
-     "answers": ["Rahim Jafarov"], "relevant_article_ids": [SEED_ID]},
+    {
+        "id": "where",
+        "question": "Where will the Heydar Aliyev-2023 drills be held?",
+        "answers": ["Kars"],
+        "relevant_article_ids": [SEED_ID],
+    },
+    {
+        "id": "when",
+        "question": "When did military cooperation between Azerbaijan and Turkiye first emerge?",
+        "answers": ["1992"],
+        "relevant_article_ids": [SEED_ID],
+        "relevant_passage_ids": [],
+    },
+    {
+        "id": "who",
+        "question": "Who spoke about the <b>unshakable brotherhood</b> between the two countries?",
+        "answers": ["Rahim Jafarov"],
+        "relevant_article_ids": [SEED_ID],
+    },
     {"id": "none", "question": "What is the boiling point of mercury?", "answerable": False},
 ]
 
@@ -45,8 +58,19 @@ def run_a(qset):
     """One full run with outputs, and a threshold it misses (the outputs are written anyway)."""
     root, path, kb = qset
     out = root / "run-a"
-    r = run("eval", str(path), "--kb", str(kb), "--out", str(out), "--quiet",
-            "--fail-under", "recall@1=0.5", "--fail-under", "answer_hit=1.01")
+    r = run(
+        "eval",
+        str(path),
+        "--kb",
+        str(kb),
+        "--out",
+        str(out),
+        "--quiet",
+        "--fail-under",
+        "recall@1=0.5",
+        "--fail-under",
+        "answer_hit=1.01",
+    )
     return r, out
 
 
@@ -67,8 +91,12 @@ def test_eval_writes_sane_metrics_results_and_report(run_a):
     assert [row["id"] for row in rows] == ["where", "when", "who", "none"]
     where = rows[0]
     assert where["correct"] is True and where["metrics"]["answer_hit"] == 1.0
-    assert where["articles"][0] == {"rank": 1, "article_id": SEED_ID, "score": where["articles"][0]["score"],
-                                    "relevant": True}
+    assert where["articles"][0] == {
+        "rank": 1,
+        "article_id": SEED_ID,
+        "score": where["articles"][0]["score"],
+        "relevant": True,
+    }
     assert where["passages"][0]["passage_id"].startswith(SEED_ID + "#")
     assert all(c["roundtrip"] for row in rows for c in row["citations"])
     assert any("Kars" in c["quote"] for c in where["citations"])
@@ -92,8 +120,22 @@ def test_fail_under_exits_1_and_lists_only_the_misses(run_a):
 def test_json_output_and_compare(qset, run_a):
     root, path, kb = qset
     out_b = root / "run-b"
-    r = run("eval", str(path), "--kb", str(kb), "--out", str(out_b), "--json", "--quiet", "--top-k", "1",
-            "--fail-under", "ndcg@10=0.9", "--fail-over", "latency_p95_ms=1e9")
+    r = run(
+        "eval",
+        str(path),
+        "--kb",
+        str(kb),
+        "--out",
+        str(out_b),
+        "--json",
+        "--quiet",
+        "--top-k",
+        "1",
+        "--fail-under",
+        "ndcg@10=0.9",
+        "--fail-over",
+        "latency_p95_ms=1e9",
+    )
     assert r.returncode == 0, r.stderr
     printed = json.loads(r.stdout)
     assert printed == json.loads((out_b / "metrics.json").read_text())

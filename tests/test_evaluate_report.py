@@ -6,8 +6,13 @@ from citeqa.evaluate.svg import histogram, line_chart
 
 
 def test_line_chart_draws_each_series_and_escapes_names():
-    svg = line_chart({"a<b>": [(1, 0.5), (2, 0.75)], "empty": []}, x_label="k", y_label="recall",
-                     title="t & u", x_range=(1, 20))
+    svg = line_chart(
+        {"a<b>": [(1, 0.5), (2, 0.75)], "empty": []},
+        x_label="k",
+        y_label="recall",
+        title="t & u",
+        x_range=(1, 20),
+    )
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert svg.count("<polyline") == 1 and svg.count("<circle") == 2
     assert "a&lt;b&gt;" in svg and "t &amp; u" in svg and "<b>" not in svg
@@ -28,17 +33,28 @@ def tiny_report():
     from citeqa.evaluate.results import EvalReport, QuestionResult, Retrieved
 
     row = QuestionResult(
-        id="q<1>", question="Where & when <script>?", answerable=True, answers=("Kars",),
-        relevant_article_ids=("a",), relevant_passage_ids=(),
+        id="q<1>",
+        question="Where & when <script>?",
+        answerable=True,
+        answers=("Kars",),
+        relevant_article_ids=("a",),
+        relevant_passage_ids=(),
         docs=(Retrieved(1, "b", "b", 0.5, False), Retrieved(2, "a", "a", 0.4, True)),
-        passages=(Retrieved(1, "b#0", "b", 0.5, None, 0, 9),), first_relevant_rank=2,
-        metrics={"ndcg@10": 0.63093, "recall@1": 0.0}, timings_ms={"search": 3.0, "latency": 3.0},
+        passages=(Retrieved(1, "b#0", "b", 0.5, None, 0, 9),),
+        first_relevant_rank=2,
+        metrics={"ndcg@10": 0.63093, "recall@1": 0.0},
+        timings_ms={"search": 3.0, "latency": 3.0},
         passage_texts=("</div><b>not bold</b>",),
     )
-    return EvalReport(metrics={"n_questions": 1.0, "ndcg@10": 0.63093, "recall@1": 0.0}, ci={},
-                      info={"dataset": "t<i>"}, results=(row,),
-                      recall_curve={"document": [(1, 0.0), (2, 1.0)]}, coverage_curve=[],
-                      gold_texts={"q<1>": "Kars & <more>"})
+    return EvalReport(
+        metrics={"n_questions": 1.0, "ndcg@10": 0.63093, "recall@1": 0.0},
+        ci={},
+        info={"dataset": "t<i>"},
+        results=(row,),
+        recall_curve={"document": [(1, 0.0), (2, 1.0)]},
+        coverage_curve=[],
+        gold_texts={"q<1>": "Kars & <more>"},
+    )
 
 
 def test_write_makes_three_files_with_escaped_text(tmp_path):

@@ -21,12 +21,20 @@ def test_assistant_evaluate_returns_the_report(seed_qa):
     text = seed_qa.article(SEED_ID).text
     start = text.index("Military cooperation")
     end = text.index("\n", start)
-    ds = Dataset("tiny", (
-        EvalQuestion("q1", "When did military cooperation between Azerbaijan and Turkiye first emerge?",
-                     answers=("1992",), relevant_article_ids=(SEED_ID,),
-                     relevant_spans=(GoldSpan(SEED_ID, start, end),)),
-        EvalQuestion("q2", "What is the boiling point of mercury?", answerable=False),
-    ), format="jsonl")
+    ds = Dataset(
+        "tiny",
+        (
+            EvalQuestion(
+                "q1",
+                "When did military cooperation between Azerbaijan and Turkiye first emerge?",
+                answers=("1992",),
+                relevant_article_ids=(SEED_ID,),
+                relevant_spans=(GoldSpan(SEED_ID, start, end),),
+            ),
+            EvalQuestion("q2", "What is the boiling point of mercury?", answerable=False),
+        ),
+        format="jsonl",
+    )
     report = seed_qa.evaluate(ds, progress=False, n_boot=200)
     assert isinstance(report, EvalReport)
     assert report["n_questions"] == 2 and report["recall@1"] == 1.0
@@ -82,12 +90,28 @@ def test_compare_reports_deltas_and_flips(tmp_path):
     def row(qid, r1):
         return {"id": qid, "question": f"question {qid}?", "metrics": {"recall@1": r1}}
 
-    a = write_run(tmp_path / "a", [row("x", 1.0), row("y", 0.0), row("z", 1.0)],
-                  {"ndcg@10": 0.5, "ndcg@10_ci_low": 0.4, "ndcg@10_ci_high": 0.6, "latency_p50_ms": 20.0,
-                   "dataset": "d"})
-    b = write_run(tmp_path / "b", [row("x", 0.0), row("y", 1.0), row("z", 1.0), row("w", 1.0)],
-                  {"ndcg@10": 0.8, "ndcg@10_ci_low": 0.7, "ndcg@10_ci_high": 0.9, "latency_p50_ms": 10.0,
-                   "dataset": "d"})
+    a = write_run(
+        tmp_path / "a",
+        [row("x", 1.0), row("y", 0.0), row("z", 1.0)],
+        {
+            "ndcg@10": 0.5,
+            "ndcg@10_ci_low": 0.4,
+            "ndcg@10_ci_high": 0.6,
+            "latency_p50_ms": 20.0,
+            "dataset": "d",
+        },
+    )
+    b = write_run(
+        tmp_path / "b",
+        [row("x", 0.0), row("y", 1.0), row("z", 1.0), row("w", 1.0)],
+        {
+            "ndcg@10": 0.8,
+            "ndcg@10_ci_low": 0.7,
+            "ndcg@10_ci_high": 0.9,
+            "latency_p50_ms": 10.0,
+            "dataset": "d",
+        },
+    )
     c = compare(a, b)
     assert c.outcome == "recall@1" and c.shared == 3
     assert [f.id for f in c.lost] == ["x"] and [f.id for f in c.gained] == ["y"]

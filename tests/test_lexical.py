@@ -37,7 +37,13 @@ def _articles(qa: Assistant, ranked) -> list[str]:
 
 def test_analyzer_lowercases_drops_stopwords_and_stems():
     assert Analyzer().terms("The drills WERE held in Kars, and 2 studies of p53 ran.") == [
-        "drill", "were", "held", "kar", "studi", "p53", "ran"
+        "drill",
+        "were",
+        "held",
+        "kar",
+        "studi",
+        "p53",
+        "ran",
     ]  # "the", "in", "and" are stopwords; "2" is one character
 
 

@@ -32,15 +32,27 @@ print(json.dumps({"cited": answer.citations[0].quote, "evaluated": report is not
 
 def test_ingest_ask_and_eval_work_with_the_network_blocked(tmp_path):
     questions = tmp_path / "q.jsonl"
-    questions.write_text(json.dumps({
-        "id": "q1", "question": "Where will the drills be held?", "answers": ["Kars"], "answerable": True,
-        "relevant_article_ids": ["heydar-aliyev-2023-drills"],
-    }) + "\n")
+    questions.write_text(
+        json.dumps(
+            {
+                "id": "q1",
+                "question": "Where will the drills be held?",
+                "answers": ["Kars"],
+                "answerable": True,
+                "relevant_article_ids": ["heydar-aliyev-2023-drills"],
+            }
+        )
+        + "\n"
+    )
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     env.pop("HF_HUB_OFFLINE", None)  # citeqa must set what it needs itself
     r = subprocess.run(
         [sys.executable, "-c", _SCRIPT, str(tmp_path / "kb"), str(SEED), str(questions)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
     )
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])

@@ -28,8 +28,9 @@ def _article(i: int) -> Article:
 @pytest.fixture()
 def kb(tmp_path, hash_embedder):
     path = tmp_path / "kb"
-    Assistant.build([_article(i) for i in range(N_ARTICLES)], kb=path, embedder=hash_embedder,
-                    progress=False).close()
+    Assistant.build(
+        [_article(i) for i in range(N_ARTICLES)], kb=path, embedder=hash_embedder, progress=False
+    ).close()
     return path
 
 
@@ -93,8 +94,10 @@ def test_wrong_counts_in_the_manifest_are_rewritten(kb, hash_embedder, capsys):
     (kb / "manifest.json").write_text(json.dumps(m))
     code, out, _ = _cli(capsys, "repair", "--kb", str(kb))
     assert code == 0 and "counts {'articles': 99, 'passages': 1}" in out and "rewrote the counts" in out
-    assert json.loads((kb / "manifest.json").read_text())["counts"] == {"articles": N_ARTICLES,
-                                                                        "passages": _passages(kb)}
+    assert json.loads((kb / "manifest.json").read_text())["counts"] == {
+        "articles": N_ARTICLES,
+        "passages": _passages(kb),
+    }
     _healthy(kb, hash_embedder)
 
 
@@ -110,7 +113,8 @@ def test_garbage_manifest_needs_the_model_name_then_is_rebuilt(kb, hash_embedder
     assert "is not valid JSON" in out and "dimension 64 from the stored vectors" in out
     after = json.loads((kb / "manifest.json").read_text())
     assert {k: after[k] for k in ("model", "dim", "counts", "generation", "format")} == {
-        k: before[k] for k in ("model", "dim", "counts", "generation", "format")}
+        k: before[k] for k in ("model", "dim", "counts", "generation", "format")
+    }
     assert "chunker settings from the defaults" in out  # said, since the old ones are lost
     _healthy(kb, hash_embedder)
 
@@ -180,8 +184,13 @@ def test_an_unreadable_store_is_explained_not_repaired(kb, damage):
         (kb / "kb.sqlite").write_bytes(b"garbage" * 100)
     elif damage == "empty-sqlite":  # SQLite, but without the knowledge base's tables
         sqlite3.connect(kb / "kb.sqlite").execute("CREATE TABLE other (x)").connection.close()
-    proc = subprocess.run([sys.executable, "-m", "citeqa.cli", "repair", "--kb", str(kb)],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "citeqa.cli", "repair", "--kb", str(kb)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
     assert len(proc.stderr.strip().splitlines()) == 1 and "citeqa ingest" in proc.stderr
 
@@ -197,8 +206,6 @@ def test_repair_as_a_function_reports_and_fixes(kb, hash_embedder):
     said: list[str] = []
     report = repair(kb, embedder=hash_embedder, say=said.append)
     assert report.ok and report.actions == said and any("dense index" in a for a in said)
-
-
 
 
 def test_verify_reports_missing_passage_rows(kb, hash_embedder):

@@ -58,16 +58,33 @@ def test_one_empty_ranking_leaves_the_other_in_charge():
     assert [v for v, _ in fuse({"dense": dense, "lexical": []}, Fusion(), scores, {"lexical": 0.0})] == [5, 4]
 
 
-@pytest.mark.parametrize("bad", [{"method": "max"}, {"dense_weight": 1.5}, {"dense_weight": -0.1},
-                                 {"dense_weight": 0.7, "sentence_weight": 0.4}, {"rrf_k": 0},
-                                 {"rrf_k": True}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"method": "max"},
+        {"dense_weight": 1.5},
+        {"dense_weight": -0.1},
+        {"dense_weight": 0.7, "sentence_weight": 0.4},
+        {"rrf_k": 0},
+        {"rrf_k": True},
+    ],
+)
 def test_bad_fusion_settings_are_refused(bad):
     with pytest.raises(ConfigError):
         Fusion(**bad)
 
 
-@pytest.mark.parametrize("bad", [{"retriever": "sparse"}, {"fusion": "max"}, {"dense_weight": 2},
-                                 {"dense_weight": "0.5"}, {"sentence_weight": -1}, {"rrf_k": 0}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"retriever": "sparse"},
+        {"fusion": "max"},
+        {"dense_weight": 2},
+        {"dense_weight": "0.5"},
+        {"sentence_weight": -1},
+        {"rrf_k": 0},
+    ],
+)
 def test_bad_config_is_refused_and_named(bad):
     with pytest.raises(ConfigError, match=next(iter(bad))):
         Config(**bad)
@@ -79,8 +96,9 @@ def _kb(tmp_path, hash_embedder, retriever="hybrid"):
         Article(id="code", title="Codes", text="Serial number QX-7731 was stamped on the engine block."),
         Article(id="farm", title="Farm", text="Farmers harvested wheat and barley in the valley."),
     ]
-    return Assistant.build(docs, kb=tmp_path / "kb", embedder=hash_embedder, progress=False,
-                           config=Config(retriever=retriever))
+    return Assistant.build(
+        docs, kb=tmp_path / "kb", embedder=hash_embedder, progress=False, config=Config(retriever=retriever)
+    )
 
 
 def test_hybrid_hits_carry_both_ranks_and_scores(tmp_path, hash_embedder):
@@ -151,8 +169,11 @@ def test_every_retriever_is_available(tmp_path, hash_embedder):
     _kb(tmp_path, hash_embedder).close()
     for name in ("dense", "lexical", "hybrid"):
         qa = Assistant.open(tmp_path / "kb", embedder=hash_embedder, config=Config(retriever=name))
-        assert [r.name for r in qa.retriever.rankers] == {"dense": ["dense"], "lexical": ["lexical"],
-                                                          "hybrid": ["dense", "lexical"]}[name]
+        assert [r.name for r in qa.retriever.rankers] == {
+            "dense": ["dense"],
+            "lexical": ["lexical"],
+            "hybrid": ["dense", "lexical"],
+        }[name]
         hits = qa.search("wheat barley harvest", top_k=2)
         assert hits[0].passage.article_id == "farm"
         if name == "lexical":

@@ -19,7 +19,9 @@ from tests.conftest import REPO, SEED
 
 def _docs(n: int, tag: str = "") -> list[Article]:
     return [
-        Article(id=f"a{i}", title=f"Doc {i}", text=f"Report {i}{tag}. The river {i} flooded the town of X{i}.")
+        Article(
+            id=f"a{i}", title=f"Doc {i}", text=f"Report {i}{tag}. The river {i} flooded the town of X{i}."
+        )
         for i in range(n)
     ]
 
@@ -92,7 +94,11 @@ def test_second_writer_waits_then_fails_clearly(tmp_path, hash_embedder):
 
     qa = Assistant.build(_docs(1), kb=tmp_path / "kb", embedder=hash_embedder, progress=False)
     other = Assistant.open(tmp_path / "kb", embedder=hash_embedder)
-    with qa.kb.writing(), pytest.raises(KBLockedError, match="another process"), other.kb.writing(timeout=0.3):
+    with (
+        qa.kb.writing(),
+        pytest.raises(KBLockedError, match="another process"),
+        other.kb.writing(timeout=0.3),
+    ):
         pass
 
 
@@ -128,7 +134,9 @@ def test_sigkill_during_ingest_leaves_old_or_new_state(tmp_path, hash_embedder, 
     n = rng.choice([200, 600, 1200])
     proc = subprocess.Popen(
         [sys.executable, "-c", _INGEST_SCRIPT, str(kb), str(n), f"v{seed}"],
-        stdout=subprocess.PIPE, cwd=REPO, env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
     time.sleep(rng.uniform(0.0, 0.6))

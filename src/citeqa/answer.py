@@ -110,10 +110,12 @@ def compose(
     confidence = confidence_of(logits, X, best)
     if confidence < settings.abstain_below:
         return _abstain(
-            question, hits,
+            question,
+            hits,
             f"the closest passages don't answer it: the best sentence has confidence {confidence:.2f}, "
             f"below the threshold {settings.abstain_below:.2f}",
-            query, confidence,
+            query,
+            confidence,
         )
     chosen = [sents[best]]
     p_best = _sigmoid(float(logits[best]))
@@ -133,8 +135,19 @@ def compose(
     citations, sentences = [], []
     for n, s in enumerate(chosen, start=1):
         m = meta.get(s.hit.passage.article_id, ArticleMeta())
-        citations.append(Citation(n, s.hit.passage.article_id, s.hit.passage.id, s.start, s.end,
-                                  s.text, m.title, m.source, m.published))
+        citations.append(
+            Citation(
+                n,
+                s.hit.passage.article_id,
+                s.hit.passage.id,
+                s.start,
+                s.end,
+                s.text,
+                m.title,
+                m.source,
+                m.published,
+            )
+        )
         sentences.append(AnswerSentence(f"{squash(s.text)} [{n}]", (n,)))
     return Answer(
         question=question,
@@ -156,8 +169,11 @@ def _short(question: str, chosen: Sequence[SentenceCandidate]) -> ShortAnswer | 
     for s in chosen:
         span = short_answer_span(kind, s.text, question)
         if span is not None:
-            found.append(ShortAnswer(s.text[span[0] : span[1]], s.hit.passage.article_id,
-                                     s.start + span[0], s.start + span[1]))
+            found.append(
+                ShortAnswer(
+                    s.text[span[0] : span[1]], s.hit.passage.article_id, s.start + span[0], s.start + span[1]
+                )
+            )
     return found[0] if found and len({f.text for f in found}) == 1 else None
 
 

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from citeqa.evaluate.results import EvalReport
 
 
-
 class Assistant:
     """Question answering over one knowledge base.
 

@@ -33,8 +33,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             qa.remove(*stale)
             report = type(report)(**{**report.__dict__, "removed": tuple(stale)})
     if args.json:
-        print(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in report.__dict__.items()
-                          if k != "skipped"} | {"skipped": [s.__dict__ for s in report.skipped]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    k: list(v) if isinstance(v, tuple) else v
+                    for k, v in report.__dict__.items()
+                    if k != "skipped"
+                }
+                | {"skipped": [s.__dict__ for s in report.skipped]},
+                indent=2,
+            )
+        )
     else:
         print(f"{_kb(args)}: {report.summary()}")
         for s in report.skipped:
@@ -52,7 +61,7 @@ def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-d
     for c in answer.citations:
         date = f", {c.published}" if c.published else ""
         print(f"[{c.n}] {c.title or c.article_id}{date} ({c.article_id}, chars {c.start}-{c.end})", file=out)
-        print(f"    \"{squash(c.quote)}\"", file=out)
+        print(f'    "{squash(c.quote)}"', file=out)
     if answer.abstained and answer.hits:
         print("\nClosest passages:", file=out)
         for h in answer.hits[:3]:
@@ -155,7 +164,9 @@ def _register_eval(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="citeqa", description="Question answering over articles, with citations.")
+    parser = argparse.ArgumentParser(
+        prog="citeqa", description="Question answering over articles, with citations."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def kb_arg(p: argparse.ArgumentParser) -> None:
@@ -183,7 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="the chat web page")
     kb_arg(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
     p.add_argument("--port", type=_int_arg, default=7860)
     p.set_defaults(func=cmd_serve)
 

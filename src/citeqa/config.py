@@ -42,7 +42,7 @@ class ChunkSettings:
 
 @dataclass(frozen=True)
 class Config:
-    """Everything an `Assistant` can be tuned with. Construct with keywords; bad values raise `ConfigError`."""
+    """Everything an `Assistant` can be tuned with. Keywords only; bad values raise `ConfigError`."""
 
     model: str = DEFAULT_MODEL  #: sentence-transformers name or local path
     top_k: int = 5  #: passages returned per question
@@ -80,8 +80,10 @@ def check_fusion(method: str, dense_weight: float, sentence_weight: float, rrf_k
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:
             raise ConfigError(f"{name} must be a number from 0 to 1, got {w!r}")
     if dense_weight + sentence_weight > 1.0 + 1e-9:
-        raise ConfigError("dense_weight + sentence_weight must be at most 1 (BM25 gets the rest), "
-                          f"got {dense_weight} + {sentence_weight}")
+        raise ConfigError(
+            "dense_weight + sentence_weight must be at most 1 (BM25 gets the rest), "
+            f"got {dense_weight} + {sentence_weight}"
+        )
     if isinstance(rrf_k, bool) or not isinstance(rrf_k, int) or rrf_k < 1:
         raise ConfigError(f"rrf_k must be a positive integer, got {rrf_k!r}")
 

@@ -102,10 +102,16 @@ def _parse_squad(data: Any, unit: str, path: str | os.PathLike[str]) -> Dataset:
                     )
                 )
         if unit == "article":
-            articles.append(Article(id=title, title=title.replace("_", " "), text="\n\n".join(pieces),
-                                    source="SQuAD"))
-    return Dataset(name=Path(path).stem, questions=tuple(questions), articles=tuple(articles),
-                   format="squad", path=str(path))
+            articles.append(
+                Article(id=title, title=title.replace("_", " "), text="\n\n".join(pieces), source="SQuAD")
+            )
+    return Dataset(
+        name=Path(path).stem,
+        questions=tuple(questions),
+        articles=tuple(articles),
+        format="squad",
+        path=str(path),
+    )
 
 
 def load_beir(folder: str | os.PathLike[str], *, split: str = "test") -> Dataset:
@@ -135,8 +141,9 @@ def load_beir(folder: str | os.PathLike[str], *, split: str = "test") -> Dataset
             qrels.setdefault(row[0].strip(), {})[row[1].strip()] = score
     queries = {str(r["_id"]): str(r.get("text", "")) for r, _ in _jsonl(root / "queries.jsonl", "_id")}
     articles = [
-        Article(id=str(r["_id"]), title=str(r.get("title") or ""), text=str(r.get("text") or ""),
-                source=root.name)
+        Article(
+            id=str(r["_id"]), title=str(r.get("title") or ""), text=str(r.get("text") or ""), source=root.name
+        )
         for r, _ in _jsonl(root / "corpus.jsonl", "_id")
     ]
     questions = []
@@ -147,13 +154,23 @@ def load_beir(folder: str | os.PathLike[str], *, split: str = "test") -> Dataset
             raise InputError(f"{root / 'queries.jsonl'}: query {qid!r} has no text")
         graded = tuple(sorted((d, s) for d, s in judged.items() if s > 0))
         questions.append(
-            EvalQuestion(id=qid, question=queries[qid], relevant_article_ids=tuple(d for d, _ in graded),
-                         relevance=graded)
+            EvalQuestion(
+                id=qid,
+                question=queries[qid],
+                relevant_article_ids=tuple(d for d, _ in graded),
+                relevance=graded,
+            )
         )
     if not questions:
         raise InputError(f"{qrels_path} judges no query that is in {root / 'queries.jsonl'}")
-    return Dataset(name=root.name, questions=tuple(questions), articles=tuple(articles), format="beir",
-                   split=split, path=str(root))
+    return Dataset(
+        name=root.name,
+        questions=tuple(questions),
+        articles=tuple(articles),
+        format="beir",
+        split=split,
+        path=str(root),
+    )
 
 
 def _jsonl(path: Path, required: str) -> Iterator[tuple[dict[str, object], int]]:

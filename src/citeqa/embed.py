@@ -122,7 +122,10 @@ class SentenceTransformerEmbedder:
             torch.set_num_threads(1 if len(texts) <= 4 else threads)
             try:
                 vecs = self._model.encode(
-                    list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+                    list(texts),
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
                 )
             finally:
                 torch.set_num_threads(threads)
@@ -239,7 +242,9 @@ class HashEmbedder:
     ) -> list[EmbeddedPassage]:
         out = []
         for text, sp in zip(texts, spans):
-            sv = np.stack([self._vec(text[a:b]) for a, b in sp]) if sp else np.zeros((0, self.dim), np.float32)
+            sv = (
+                np.stack([self._vec(text[a:b]) for a, b in sp]) if sp else np.zeros((0, self.dim), np.float32)
+            )
             out.append(EmbeddedPassage(vector=self._vec(text), sentence_vectors=sv))
         if progress is not None:
             progress(len(texts))

@@ -40,10 +40,15 @@ _CAP_OR_NUM = re.compile(r"\b(?:[A-Z][\w’'-]*|\d[\d,.]*)")
 def answer_type(question: str) -> str:
     """What kind of token would answer the question: date, number, person, place, or ""."""
     q = question.lower()
-    if re.search(r"\b(when|what year|which year|what date|what month|what day|what century|how long ago)\b", q):
+    if re.search(
+        r"\b(when|what year|which year|what date|what month|what day|what century|how long ago)\b", q
+    ):
         return "date"
-    if re.search(r"\b(how many|how much|how long|how far|how old|how large|how big|what percentage|"
-                 r"what number|how tall|how high)\b", q):
+    if re.search(
+        r"\b(how many|how much|how long|how far|how old|how large|how big|what percentage|"
+        r"what number|how tall|how high)\b",
+        q,
+    ):
         return "number"
     if re.search(r"\b(who|whom|whose)\b", q):
         return "person"
@@ -63,7 +68,9 @@ def answer_type_spans(kind: str, sentence: str, question: str) -> list[tuple[int
     if kind == "date":
         found = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
     elif kind == "number":
-        found = [(m.start(), m.end()) for m in _QUANTITY.finditer(sentence) if not _YEAR.fullmatch(m.group(0))]
+        found = [
+            (m.start(), m.end()) for m in _QUANTITY.finditer(sentence) if not _YEAR.fullmatch(m.group(0))
+        ]
     elif kind == "person":
         found = [(m.start(), m.end()) for m in _NAME.finditer(sentence)]
     elif kind == "place":
@@ -152,21 +159,23 @@ def sentence_features(
         if pid not in ent_cov:
             low = (titles or {}).get(s.hit.passage.article_id, "").lower() + "\n" + s.hit.passage.text.lower()
             ent_cov[pid] = sum(e in low for e in ents) / len(ents) if ents else 1.0
-        rows.append([
-            d,
-            d - best,
-            s.hit.dense_score,
-            1.0 / s.hit.rank,
-            len(q_set & t_set) / len(q_set) if q_set else 0.0,
-            sum(idf[t] for t in q_set & t_set) / idf_total,
-            len(q_bigrams & set(zip(terms, terms[1:]))) / len(q_bigrams) if q_bigrams else 0.0,
-            float(has_answer_type(kind, s.text, question)),
-            len(t_set - q_set) / len(t_set) if t_set else 0.0,
-            math.log1p(len(words(s.text))),
-            float(s.start == s.hit.passage.sentences[0].start),
-            ent_cov[pid],
-            type_proximity(kind, s.text, question, q_set),
-        ])
+        rows.append(
+            [
+                d,
+                d - best,
+                s.hit.dense_score,
+                1.0 / s.hit.rank,
+                len(q_set & t_set) / len(q_set) if q_set else 0.0,
+                sum(idf[t] for t in q_set & t_set) / idf_total,
+                len(q_bigrams & set(zip(terms, terms[1:]))) / len(q_bigrams) if q_bigrams else 0.0,
+                float(has_answer_type(kind, s.text, question)),
+                len(t_set - q_set) / len(t_set) if t_set else 0.0,
+                math.log1p(len(words(s.text))),
+                float(s.start == s.hit.passage.sentences[0].start),
+                ent_cov[pid],
+                type_proximity(kind, s.text, question, q_set),
+            ]
+        )
     return sents, np.asarray(rows, dtype=np.float32)
 
 

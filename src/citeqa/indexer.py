@@ -29,9 +29,7 @@ class Prepared:
 class Indexer:
     """Chunks with the knowledge base's own settings and embeds with its own model."""
 
-    def __init__(
-        self, kb: KnowledgeBase, embedder: Callable[[], Embedder], settings: ChunkSettings
-    ) -> None:
+    def __init__(self, kb: KnowledgeBase, embedder: Callable[[], Embedder], settings: ChunkSettings) -> None:
         self.kb = kb
         self._get_embedder = embedder  # called only when something must be embedded
         self.settings = settings
@@ -53,7 +51,9 @@ class Indexer:
         passages = chunk_text(article.id, article.text, self.embedder.count_tokens, cfg)
         inputs = [prefix + p.text for p in passages]
         shift = len(prefix)
-        spans = [[(s.start - p.start + shift, s.end - p.start + shift) for s in p.sentences] for p in passages]
+        spans = [
+            [(s.start - p.start + shift, s.end - p.start + shift) for s in p.sentences] for p in passages
+        ]
         return Prepared(article, content_hash(article), passages, inputs, spans)
 
     def add(
@@ -76,8 +76,9 @@ class Indexer:
             (updated if article.id in known else added).append(article.id)
             todo.append(self.prepare(article))
         if not todo:
-            return IngestReport(unchanged=tuple(unchanged), skipped=tuple(skipped),
-                                seconds=time.perf_counter() - t0)
+            return IngestReport(
+                unchanged=tuple(unchanged), skipped=tuple(skipped), seconds=time.perf_counter() - t0
+            )
         inputs = [x for p in todo for x in p.inputs]
         spans = [s for p in todo for s in p.spans]
         # Counted on the exact model input (title prefix included); the chunker aims for zero.

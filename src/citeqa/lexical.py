@@ -54,8 +54,9 @@ class _Stems(dict[str, str]):
             import Stemmer
             from bm25s.stopwords import STOPWORDS_EN
         except ImportError as exc:
-            raise MissingDependencyError("lexical retrieval needs bm25s and PyStemmer: "
-                                         "pip install bm25s PyStemmer") from exc
+            raise MissingDependencyError(
+                "lexical retrieval needs bm25s and PyStemmer: pip install bm25s PyStemmer"
+            ) from exc
         super().__init__()
         self._stemmer = Stemmer.Stemmer("english")
         self._stop = frozenset(STOPWORDS_EN)
@@ -109,8 +110,15 @@ class LexicalIndex:
         ceiling = np.zeros(len(indptr) - 1, dtype=np.float32)
         nonempty = indptr[:-1] < indptr[1:]
         ceiling[nonempty] = np.maximum.reduceat(data, indptr[:-1][nonempty])
-        return cls(generation, vids, dict(bm.vocab_dict), indptr,
-                   np.asarray(bm.scores["indices"], dtype=np.int32), data, ceiling)
+        return cls(
+            generation,
+            vids,
+            dict(bm.vocab_dict),
+            indptr,
+            np.asarray(bm.scores["indices"], dtype=np.int32),
+            data,
+            ceiling,
+        )
 
     def __len__(self) -> int:
         return len(self.vids)
@@ -146,8 +154,11 @@ class LexicalIndex:
         pos = np.minimum(np.searchsorted(self.vids, want), len(self.vids) - 1)
         known = self.vids[pos] == want
         s = self.scores(terms)
-        return {int(v): float(s[p]) if s is not None else 0.0
-                for v, p, ok in zip(want, pos, known, strict=True) if ok}
+        return {
+            int(v): float(s[p]) if s is not None else 0.0
+            for v, p, ok in zip(want, pos, known, strict=True)
+            if ok
+        }
 
     def upper_bound(self, terms: list[str]) -> float:
         """The most any passage could score for these terms: a fixed scale for normalising BM25."""
@@ -160,9 +171,16 @@ class LexicalIndex:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             with open(tmp, "wb") as f:
-                np.savez(f, manifest=np.array(json.dumps(_settings(self.generation, len(self)))),
-                         vids=self.vids, vocab=np.array(sorted(self.vocab, key=self.vocab.__getitem__)),
-                         indptr=self.indptr, indices=self.indices, data=self.data, ceiling=self.ceiling)
+                np.savez(
+                    f,
+                    manifest=np.array(json.dumps(_settings(self.generation, len(self)))),
+                    vids=self.vids,
+                    vocab=np.array(sorted(self.vocab, key=self.vocab.__getitem__)),
+                    indptr=self.indptr,
+                    indices=self.indices,
+                    data=self.data,
+                    ceiling=self.ceiling,
+                )
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -180,20 +198,39 @@ class LexicalIndex:
                 if manifest != _settings(generation, len(vids)):
                     return None
                 vocab = z["vocab"].tolist()
-                index = cls(generation, vids, dict(zip(vocab, range(len(vocab)), strict=True)), z["indptr"],
-                            z["indices"], z["data"], z["ceiling"])
+                index = cls(
+                    generation,
+                    vids,
+                    dict(zip(vocab, range(len(vocab)), strict=True)),
+                    z["indptr"],
+                    z["indices"],
+                    z["data"],
+                    z["ceiling"],
+                )
         except Exception:  # noqa: BLE001 - any damage (truncation, bad zip, bad JSON) means: rebuild
             return None
-        ok = (len(index.indptr) == len(vocab) + 1 and len(index.indices) == len(index.data)
-              == int(index.indptr[-1]) and len(index.ceiling) == len(vocab)
-              and (len(index.indices) == 0 or int(index.indices.max()) < len(vids)))
+        ok = (
+            len(index.indptr) == len(vocab) + 1
+            and len(index.indices) == len(index.data) == int(index.indptr[-1])
+            and len(index.ceiling) == len(vocab)
+            and (len(index.indices) == 0 or int(index.indices.max()) < len(vids))
+        )
         return index if ok else None
 
 
 def _settings(generation: int, n: int) -> dict[str, object]:
-    return {"format": FORMAT, "format_version": FORMAT_VERSION, "k1": K1, "b": B, "method": METHOD,
-            "tokens": _TOKEN.pattern, "stemmer": "english", "stopwords": "bm25s-en",
-            "generation": generation, "passages": n}
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "k1": K1,
+        "b": B,
+        "method": METHOD,
+        "tokens": _TOKEN.pattern,
+        "stemmer": "english",
+        "stopwords": "bm25s-en",
+        "generation": generation,
+        "passages": n,
+    }
 
 
 class LexicalCache:

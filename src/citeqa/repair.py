@@ -111,7 +111,10 @@ def _repair(
 
 
 def _check_manifest(
-    root: Path, conn: sqlite3.Connection, model: str | None, embedder: object | None,
+    root: Path,
+    conn: sqlite3.Connection,
+    model: str | None,
+    embedder: object | None,
     act: Callable[[str], None],
 ) -> None:
     mpath = root / MANIFEST
@@ -131,12 +134,17 @@ def _check_manifest(
     gen = _generation(conn)
     if not why:
         if old.get("counts") != counts or old.get("generation") != gen:
-            manifest = Manifest(model=str(old["model"]), dim=int(old["dim"]),
-                                chunker={str(k): int(v) for k, v in old["chunker"].items()},
-                                format_version=int(old["format_version"]))
+            manifest = Manifest(
+                model=str(old["model"]),
+                dim=int(old["dim"]),
+                chunker={str(k): int(v) for k, v in old["chunker"].items()},
+                format_version=int(old["format_version"]),
+            )
             KnowledgeBase(root, manifest, conn)._write_manifest()
-            act(f"manifest.json said counts {old.get('counts')} at generation {old.get('generation')}; "
-                f"the store holds {counts} at generation {gen}: rewrote the counts")
+            act(
+                f"manifest.json said counts {old.get('counts')} at generation {old.get('generation')}; "
+                f"the store holds {counts} at generation {gen}: rewrote the counts"
+            )
         return
 
     # Rebuild the manifest from what survives: the old manifest's fields, --model, the vectors.
@@ -159,9 +167,11 @@ def _check_manifest(
     chunker, chunk_from = _old_chunker(old)
     manifest = Manifest(model=name, dim=dim, chunker=chunker)
     KnowledgeBase(root, manifest, conn)._write_manifest()
-    act(f"manifest.json {why}: rewrote it from the store (model {name!r} from "
+    act(
+        f"manifest.json {why}: rewrote it from the store (model {name!r} from "
         f"{'--model' if model else 'the old manifest'}, dimension {dim} from {dim_from}, chunker settings "
-        f"from {chunk_from}, counts {counts}, generation {gen})")
+        f"from {chunk_from}, counts {counts}, generation {gen})"
+    )
 
 
 def _manifest_damage(m: dict[str, object]) -> str:
@@ -211,8 +221,12 @@ def _damaged_articles(kb: KnowledgeBase) -> dict[str, str]:
     """article id → why its passages must be rebuilt (missing, out of range, bad vectors)."""
     conn = kb._conn
     with kb._lock:
-        arts = {r[0]: (r[1], r[2]) for r in conn.execute(
-            "SELECT id, LENGTH(text), LENGTH(RTRIM(text, ' ' || char(9,10,13))) FROM articles")}
+        arts = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(
+                "SELECT id, LENGTH(text), LENGTH(RTRIM(text, ' ' || char(9,10,13))) FROM articles"
+            )
+        }
         rows = conn.execute(
             'SELECT p.article_id, p.ordinal, p.start, p."end", LENGTH(p.vec), LENGTH(p.svecs), p.sentences '
             "FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.article_id, p.ordinal"
@@ -279,8 +293,10 @@ def _repair_rows(kb: KnowledgeBase, embedder: object | None, act: Callable[[str]
 
             emb = load_embedder(kb.manifest.model)
     except CiteqaError as exc:
-        act(f"cannot load the model {kb.manifest.model!r} to embed them again ({exc}); re-ingest their "
-            "source files with `citeqa ingest` after removing them with `citeqa remove`")
+        act(
+            f"cannot load the model {kb.manifest.model!r} to embed them again ({exc}); re-ingest their "
+            "source files with `citeqa ingest` after removing them with `citeqa remove`"
+        )
         return
     from citeqa.config import ChunkSettings
     from citeqa.indexer import Indexer
@@ -294,12 +310,16 @@ def _repair_rows(kb: KnowledgeBase, embedder: object | None, act: Callable[[str]
             continue
         prep = indexer.prepare(article)
         embedded = indexer._embed(prep.inputs, prep.spans, False)
-        stored = [StoredPassage(p, e.vector, e.sentence_vectors)
-                  for p, e in zip(prep.passages, embedded, strict=True)]
+        stored = [
+            StoredPassage(p, e.vector, e.sentence_vectors)
+            for p, e in zip(prep.passages, embedded, strict=True)
+        ]
         upserts.append((article, content_hash(article), stored))
     kb.write(upserts)
-    act(f"chunked and embedded {len(upserts)} article(s) again from their stored text with "
-        f"{kb.manifest.model!r}: {', '.join(sorted(bad))}")
+    act(
+        f"chunked and embedded {len(upserts)} article(s) again from their stored text with "
+        f"{kb.manifest.model!r}: {', '.join(sorted(bad))}"
+    )
 
 
 # ---------------------------------------------------------------- derived files

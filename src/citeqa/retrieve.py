@@ -112,8 +112,11 @@ class Fusion:
     def weight(self, signal: str) -> float:
         """The weight of a signal: "dense", "sentence", or the lexical ranker (the rest)."""
         if self.method == "rrf":  # rank fusion has no sentence signal: dense gets the dense share
-            return self.dense_weight + self.sentence_weight if signal == "dense" else (
-                1.0 - self.dense_weight - self.sentence_weight)
+            return (
+                self.dense_weight + self.sentence_weight
+                if signal == "dense"
+                else (1.0 - self.dense_weight - self.sentence_weight)
+            )
         if signal == "dense":
             return self.dense_weight
         if signal == "sentence":

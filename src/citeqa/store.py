@@ -217,8 +217,8 @@ class KnowledgeBase:
         marks = ",".join("?" * len(vids))
         with self._lock:
             rows = self._conn.execute(
-                "SELECT p.vid, p.id, p.article_id, p.ordinal, p.start, p.\"end\", p.n_tokens, p.sentences, "
-                f"p.svecs, substr(a.text, p.start + 1, p.\"end\" - p.start) FROM passages p "
+                'SELECT p.vid, p.id, p.article_id, p.ordinal, p.start, p."end", p.n_tokens, p.sentences, '
+                f'p.svecs, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p '
                 f"JOIN articles a ON a.id = p.article_id WHERE p.vid IN ({marks})",
                 [int(v) for v in vids],
             ).fetchall()
@@ -251,7 +251,7 @@ class KnowledgeBase:
             try:
                 gen = self.generation
                 rows = self._conn.execute(
-                    "SELECT p.vid, a.title || char(10) || substr(a.text, p.start + 1, p.\"end\" - p.start) "
+                    'SELECT p.vid, a.title || char(10) || substr(a.text, p.start + 1, p."end" - p.start) '
                     "FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.vid"
                 ).fetchall()
             finally:
@@ -274,7 +274,8 @@ class KnowledgeBase:
         if index.ntotal == 0:  # type: ignore[attr-defined]
             return []
         scores, ids = index.search(  # type: ignore[attr-defined]
-            np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, index.ntotal)  # type: ignore[attr-defined]
+            np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32),
+            min(k, index.ntotal),  # type: ignore[attr-defined]
         )
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
@@ -346,8 +347,7 @@ class KnowledgeBase:
                 except BlockingIOError:
                     if time.monotonic() > deadline:
                         raise KBLockedError(
-                            f"{self.path} is being written by another process; "
-                            "try again when it has finished"
+                            f"{self.path} is being written by another process; try again when it has finished"
                         ) from None
                     time.sleep(0.1)
             yield
@@ -370,16 +370,27 @@ class KnowledgeBase:
             with self._conn:  # one transaction: all of it or none of it
                 ids = [a.id for a, _, _ in upserts] + list(removes)
                 for aid in ids:
-                    old_vids += [r[0] for r in self._conn.execute(
-                        "SELECT vid FROM passages WHERE article_id=?", (aid,))]
+                    old_vids += [
+                        r[0]
+                        for r in self._conn.execute("SELECT vid FROM passages WHERE article_id=?", (aid,))
+                    ]
                     self._conn.execute("DELETE FROM passages WHERE article_id=?", (aid,))
                     self._conn.execute("DELETE FROM articles WHERE id=?", (aid,))
                 now = time.time()
                 for article, digest, passages in upserts:
                     self._conn.execute(
                         "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
-                        (article.id, article.title, article.text, article.source, article.url,
-                         article.published, article.path, digest, now),
+                        (
+                            article.id,
+                            article.title,
+                            article.text,
+                            article.source,
+                            article.url,
+                            article.published,
+                            article.path,
+                            digest,
+                            now,
+                        ),
                     )
                     for sp in passages:
                         p = sp.passage
@@ -387,9 +398,17 @@ class KnowledgeBase:
                         cur = self._conn.execute(
                             'INSERT INTO passages (id, article_id, ordinal, start, "end", n_tokens, '
                             "sentences, vec, svecs) VALUES (?,?,?,?,?,?,?,?,?)",
-                            (p.id, p.article_id, p.ordinal, p.start, p.end, p.n_tokens,
-                             json.dumps([[s.start, s.end] for s in p.sentences]), vec.tobytes(),
-                             np.ascontiguousarray(sp.sentence_vectors, dtype=np.float16).tobytes()),
+                            (
+                                p.id,
+                                p.article_id,
+                                p.ordinal,
+                                p.start,
+                                p.end,
+                                p.n_tokens,
+                                json.dumps([[s.start, s.end] for s in p.sentences]),
+                                vec.tobytes(),
+                                np.ascontiguousarray(sp.sentence_vectors, dtype=np.float16).tobytes(),
+                            ),
                         )
                         new_vids.append(int(cur.lastrowid or 0))
                         new_vecs.append(vec)

@@ -15,22 +15,49 @@ RETRIEVAL = tuple(
     f"{p}{m}" for p in ("", "passage_") for m in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 )
 ANSWER = (
-    "answer_hit", "answer_em", "answer_f1", "short_em", "short_f1",
-    "citation_precision", "sentence_citation_rate",
+    "answer_hit",
+    "answer_em",
+    "answer_f1",
+    "short_em",
+    "short_f1",
+    "citation_precision",
+    "sentence_citation_rate",
 )
 #: Metrics that get a 95% bootstrap interval (in the report's headline table and metrics.json).
 HEADLINE = (
-    "ndcg@10", "recall@1", "recall@10", "mrr@10", "passage_recall@1", "passage_ndcg@10",
-    "answer_hit", "answer_f1", "short_f1", "citation_precision",
+    "ndcg@10",
+    "recall@1",
+    "recall@10",
+    "mrr@10",
+    "passage_recall@1",
+    "passage_ndcg@10",
+    "answer_hit",
+    "answer_f1",
+    "short_f1",
+    "citation_precision",
 )
 #: Metrics where lower is better (compare and --fail-under read them the other way round).
 LOWER_IS_BETTER = ("latency_p50_ms", "latency_p95_ms", "latency_max_ms", "seconds", "setup_seconds")
 #: Every name metrics.json can hold (a metric that does not apply to a set is null).
 METRIC_NAMES = (
-    ("n_questions", "n_with_document_gold", "n_with_passage_gold") + RETRIEVAL + ANSWER
-    + ("citation_roundtrip", "n_citations", "n_short", "abstain_precision", "abstain_recall", "coverage",
-       "n_unanswerable", "latency_p50_ms", "latency_p95_ms", "latency_max_ms", "throughput_qps",
-       "seconds", "setup_seconds")
+    ("n_questions", "n_with_document_gold", "n_with_passage_gold")
+    + RETRIEVAL
+    + ANSWER
+    + (
+        "citation_roundtrip",
+        "n_citations",
+        "n_short",
+        "abstain_precision",
+        "abstain_recall",
+        "coverage",
+        "n_unanswerable",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_max_ms",
+        "throughput_qps",
+        "seconds",
+        "setup_seconds",
+    )
 )
 
 
@@ -68,14 +95,16 @@ def aggregate(
     ci = {}
     for name in HEADLINE:
         if name in names:
-            interval = bootstrap_ci([v for r in rows if (v := r.metrics.get(name)) is not None],
-                                    seed=seed, n_boot=n_boot)
+            interval = bootstrap_ci(
+                [v for r in rows if (v := r.metrics.get(name)) is not None], seed=seed, n_boot=n_boot
+            )
             if interval is not None:
                 ci[name] = interval
     # As deep as results keep: 20 documents, 10 passages.
     curves = {"document": _recall_curve(rows, "docs", 20), "passage": _recall_curve(rows, "passages", 10)}
-    return EvalReport(metrics=m, ci=ci, info=info, results=tuple(rows), recall_curve=curves,
-                      coverage_curve=coverage_curve)
+    return EvalReport(
+        metrics=m, ci=ci, info=info, results=tuple(rows), recall_curve=curves, coverage_curve=coverage_curve
+    )
 
 
 def _answers(rows: Sequence[QuestionResult]) -> dict[str, Metric]:

@@ -17,10 +17,27 @@ from citeqa.errors import ConfigError, InputError
 EXIT_BELOW_THRESHOLD = 1
 
 SUMMARY = (
-    "ndcg@10", "recall@1", "recall@5", "recall@10", "mrr@10", "passage_recall@1", "passage_ndcg@10",
-    "answer_hit", "answer_f1", "short_f1", "citation_precision", "sentence_citation_rate",
-    "citation_roundtrip", "abstain_precision", "abstain_recall", "coverage",
-    "latency_p50_ms", "latency_p95_ms", "latency_max_ms", "throughput_qps", "seconds",
+    "ndcg@10",
+    "recall@1",
+    "recall@5",
+    "recall@10",
+    "mrr@10",
+    "passage_recall@1",
+    "passage_ndcg@10",
+    "answer_hit",
+    "answer_f1",
+    "short_f1",
+    "citation_precision",
+    "sentence_citation_rate",
+    "citation_roundtrip",
+    "abstain_precision",
+    "abstain_recall",
+    "coverage",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_max_ms",
+    "throughput_qps",
+    "seconds",
 )
 
 
@@ -35,9 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("runs", nargs="*", metavar="RUN", help="with `compare`: the two run folders")
     p.add_argument("--format", choices=FORMATS, default="auto", help="question-set format (default: detect)")
     p.add_argument("--split", default="test", help="BEIR qrels split (default: test)")
-    p.add_argument("--kb", help="knowledge base to evaluate (default: the dataset's own corpus for "
-                   "SQuAD/BEIR, built once and cached under embeddings/; else $CITEQA_KB or "
-                   "embeddings/default)")
+    p.add_argument(
+        "--kb",
+        help="knowledge base to evaluate (default: the dataset's own corpus for "
+        "SQuAD/BEIR, built once and cached under embeddings/; else $CITEQA_KB or "
+        "embeddings/default)",
+    )
     p.add_argument("--out", help="write metrics.json, results.jsonl and report.html here")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--limit", type=_int, help="evaluate a seeded sample of N questions")
@@ -45,14 +65,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=_int, help="passages the answer is composed from (default: config)")
     p.add_argument("--retriever", help="retriever to use (default: config)")
     p.add_argument("--model", help="embedding model for a corpus knowledge base built by eval")
-    p.add_argument("--answers", action=argparse.BooleanOptionalAction, default=None,
-                   help="compose and score answers (default: yes, except for BEIR folders)")
-    p.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
-                   help="exit 1 if METRIC is below VALUE (repeatable), e.g. ndcg@10=0.70")
-    p.add_argument("--fail-over", action="append", default=[], metavar="METRIC=VALUE",
-                   help="exit 1 if METRIC is above VALUE (repeatable), e.g. latency_p95_ms=200")
-    p.add_argument("--metric", help="with `compare`: per-question outcome to diff "
-                   "(default: correct, else recall@1)")
+    p.add_argument(
+        "--answers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compose and score answers (default: yes, except for BEIR folders)",
+    )
+    p.add_argument(
+        "--fail-under",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 if METRIC is below VALUE (repeatable), e.g. ndcg@10=0.70",
+    )
+    p.add_argument(
+        "--fail-over",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 if METRIC is above VALUE (repeatable), e.g. latency_p95_ms=200",
+    )
+    p.add_argument(
+        "--metric", help="with `compare`: per-question outcome to diff (default: correct, else recall@1)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -68,8 +103,10 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset == "compare" and (args.runs or not Path("compare").exists()):
         return _compare(args)
     if args.runs:
-        raise InputError(f"unexpected arguments {' '.join(args.runs)!r}; give one dataset "
-                         "(or `citeqa eval compare RUN_A RUN_B`)")
+        raise InputError(
+            f"unexpected arguments {' '.join(args.runs)!r}; give one dataset "
+            "(or `citeqa eval compare RUN_A RUN_B`)"
+        )
     under = parse_thresholds(args.fail_under, "--fail-under")
     over = parse_thresholds(args.fail_over, "--fail-over")
 
@@ -87,8 +124,15 @@ def run(args: argparse.Namespace) -> int:
     config = Config(**changes)  # type: ignore[arg-type]
     qa = open_for(dataset, args.kb, config=config, progress=not args.quiet)
     try:
-        report = evaluate(qa, dataset, limit=args.limit, seed=args.seed, top_k=args.top_k,
-                          answers=args.answers, progress=not args.quiet)
+        report = evaluate(
+            qa,
+            dataset,
+            limit=args.limit,
+            seed=args.seed,
+            top_k=args.top_k,
+            answers=args.answers,
+            progress=not args.quiet,
+        )
     finally:
         qa.close()
     if args.out:
@@ -159,8 +203,7 @@ def format_summary(flat: dict[str, object], ci: dict[str, tuple[float, float]]) 
     head = f"{flat.get('dataset')} ({flat.get('format')}{split})"
     n = flat.get("n_questions")
     count = int(n) if isinstance(n, (int, float)) else 0
-    lines = [f"{head}: {count} questions, kb {flat.get('kb')}, "
-             f"retriever {flat.get('retriever')}"]
+    lines = [f"{head}: {count} questions, kb {flat.get('kb')}, retriever {flat.get('retriever')}"]
     for name in SUMMARY:
         v = flat.get(name)
         if not isinstance(v, (int, float)):

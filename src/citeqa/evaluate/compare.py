@@ -42,9 +42,13 @@ class Comparison:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "a": str(self.a.path), "b": str(self.b.path), "outcome": self.outcome, "shared": self.shared,
+            "a": str(self.a.path),
+            "b": str(self.b.path),
+            "outcome": self.outcome,
+            "shared": self.shared,
             "metrics": {n: {"a": a, "b": b, "delta": _delta(a, b)} for n, a, b in self.deltas},
-            "lost": [f.__dict__ for f in self.lost], "gained": [f.__dict__ for f in self.gained],
+            "lost": [f.__dict__ for f in self.lost],
+            "gained": [f.__dict__ for f in self.gained],
         }
 
 
@@ -53,8 +57,9 @@ def load_run(path: str | Path) -> Run:
     folder = p.parent if p.name == "metrics.json" else p
     mfile = folder / "metrics.json"
     if not mfile.is_file():
-        raise InputError(f"{p} is not an eval run: no metrics.json "
-                         "(write one with `citeqa eval ... --out DIR`)")
+        raise InputError(
+            f"{p} is not an eval run: no metrics.json (write one with `citeqa eval ... --out DIR`)"
+        )
     try:
         metrics = json.loads(mfile.read_text(encoding="utf-8"))
         rows: dict[str, dict[str, object]] = {}
@@ -129,8 +134,11 @@ def format_comparison(c: Comparison, show: int = 20) -> str:
         digits = 0 if name.startswith("n_") else 1 if _is_timing(name) else 4
         shown = f"{_f(va, digits):>12}{_f(vb, digits):>12}{_f(d, digits, sign=True):>11}"
         lines.append(f"{name:<28}{shown}{note}")
-    lines += ["", f"{c.shared} questions in both runs; outcome = {c.outcome}: "
-                  f"{len(c.lost)} lost (right in A, wrong in B), {len(c.gained)} gained"]
+    lines += [
+        "",
+        f"{c.shared} questions in both runs; outcome = {c.outcome}: "
+        f"{len(c.lost)} lost (right in A, wrong in B), {len(c.gained)} gained",
+    ]
     for label, flips in (("lost", c.lost), ("gained", c.gained)):
         for f in flips[:show]:
             lines.append(f"  {label:<6} {f.id}: {f.question[:90]}")

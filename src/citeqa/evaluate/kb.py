@@ -47,6 +47,7 @@ def open_for(
     if kb is not None:
         return Assistant.open(kb, config=cfg)
     if dataset.articles:
-        return Assistant.build(list(dataset.articles), kb=cache_path(dataset, cfg, cache_root),
-                               config=cfg, progress=progress)
+        return Assistant.build(
+            list(dataset.articles), kb=cache_path(dataset, cfg, cache_root), config=cfg, progress=progress
+        )
     return Assistant.open(default_kb_path(), config=cfg)

@@ -130,8 +130,9 @@ class EvalReport:
                     fh.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
             (out / "report.html").write_text(render_html(self), encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"cannot write the evaluation to {out} ({exc.strerror or exc}); "
-                             "give --out a writable folder") from None
+            raise InputError(
+                f"cannot write the evaluation to {out} ({exc.strerror or exc}); give --out a writable folder"
+            ) from None
         return out
 
 

@@ -79,8 +79,9 @@ def evaluate(
         "limit": "" if limit is None else str(limit),
         "seed": str(seed),
     }
-    report = aggregate(rows, info, seconds=seconds, setup_seconds=setup, seed=seed, n_boot=n_boot,
-                       with_answers=with_answers)
+    report = aggregate(
+        rows, info, seconds=seconds, setup_seconds=setup, seed=seed, n_boot=n_boot, with_answers=with_answers
+    )
     # The report shows the worst questions beside the text they should have found.
     by_id = {q.id: q for q in questions}
     gold = {r.id: _gold_text(by_id[r.id], layouts) for r in worst(report.results, WORST)}
@@ -115,17 +116,30 @@ def score_question(
         for i, d in enumerate(ranked_docs[:KEEP_DOCS], start=1)
     )
     passages = tuple(
-        Retrieved(h.rank, h.passage.id, h.passage.article_id, h.score,
-                  _judge(gold.passage_qrels, h.passage.id), h.passage.start, h.passage.end)
+        Retrieved(
+            h.rank,
+            h.passage.id,
+            h.passage.article_id,
+            h.score,
+            _judge(gold.passage_qrels, h.passage.id),
+            h.passage.start,
+            h.passage.end,
+        )
         for h in hits[:KEEP_PASSAGES]
     )
     result = QuestionResult(
-        id=q.id, question=q.question, answerable=q.answerable, answers=q.answers,
+        id=q.id,
+        question=q.question,
+        answerable=q.answerable,
+        answers=q.answers,
         relevant_article_ids=tuple(d for d, r in gold.doc_qrels.items() if r >= 1),
         relevant_passage_ids=tuple(gold.passage_qrels),
-        docs=docs, passages=passages,
+        docs=docs,
+        passages=passages,
         first_relevant_rank=M.first_relevant_rank(ranked_docs, gold.doc_qrels) if gold.doc_qrels else 0,
-        metrics=m, timings_ms=timings, passage_texts=_texts(hits),
+        metrics=m,
+        timings_ms=timings,
+        passage_texts=_texts(hits),
     )
     return _with_answer(result, q, answer, gold, layouts) if answer is not None else result
 
@@ -169,8 +183,11 @@ def _with_answer(
     for c in a.citations:
         text = layouts.text(c.article_id)
         ok = text is not None and text[c.start : c.end] == c.quote
-        checks.append(CitationCheck(c.n, c.article_id, c.passage_id, c.start, c.end, c.quote, ok,
-                                    gold.citation_correct(c)))
+        checks.append(
+            CitationCheck(
+                c.n, c.article_id, c.passage_id, c.start, c.end, c.quote, ok, gold.citation_correct(c)
+            )
+        )
     valid = {c.n for c in checks if c.roundtrip}
     plain = M.strip_markers(a.text)
     golds = q.answers if q.answerable else ()
@@ -196,6 +213,14 @@ def _with_answer(
     else:  # answerable, no gold answer: right when it cites a relevant place
         correct = bool(m["citation_precision"]) if judged else None
     return QuestionResult(
-        **{**r.__dict__, "metrics": m, "answer": a.text, "abstained": a.abstained,
-           "confidence": a.confidence, "short": short, "correct": correct, "citations": tuple(checks)}
+        **{
+            **r.__dict__,
+            "metrics": m,
+            "answer": a.text,
+            "abstained": a.abstained,
+            "confidence": a.confidence,
+            "short": short,
+            "correct": correct,
+            "citations": tuple(checks),
+        }
     )
