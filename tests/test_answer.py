@@ -74,9 +74,11 @@ def test_abstains_when_the_article_does_not_say(seed_qa, question):
     answer = seed_qa.ask(question)
     assert answer.abstained and not answer.citations
     assert answer.text.startswith("The articles don't say")
-    assert "threshold" in answer.reason
     assert answer.hits  # the closest passages are still shown
-    assert answer.confidence < ComposerSettings().abstain_below
+    # Either the confidence is under the threshold, or a "how many" question found no number.
+    assert ("threshold" in answer.reason and answer.confidence < ComposerSettings().abstain_below) or (
+        "no number" in answer.reason
+    )
 
 
 @pytest.mark.parametrize(

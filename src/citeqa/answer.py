@@ -117,6 +117,14 @@ def compose(
             query,
             confidence,
         )
+    kind = answer_type(question)
+    if kind == "number" and not X[best, SENTENCE_FEATURES.index("answer_type")]:
+        # "How many ...?" answered by a sentence without any number cannot be right.
+        return _abstain(
+            question, hits,
+            f"the closest passages give no number (best sentence confidence {confidence:.2f})",
+            query, confidence,
+        )
     chosen = [sents[best]]
     p_best = _sigmoid(float(logits[best]))
     for i in order[1:]:
