@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -19,19 +20,17 @@ def _kb(args: argparse.Namespace) -> Path:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from citeqa.assistant import Assistant, collect
+    from citeqa.assistant import Assistant
 
     config = Config(model=args.model) if args.model else Config()
     qa = Assistant.create(_kb(args), config=config)
-    articles, skipped = collect(args.paths)
-    report = qa.add(articles, progress=not args.quiet)
-    report = type(report)(**{**report.__dict__, "skipped": tuple(skipped)})
+    report = qa.add(args.paths, progress=not args.quiet)  # reads the files and reports what it skipped
     if args.prune:
-        keep = {a.id for a in articles}
+        keep = {*report.added, *report.updated, *report.unchanged}
         stale = [a.id for a in qa.articles() if a.id not in keep]
         if stale:
             qa.remove(*stale)
-            report = type(report)(**{**report.__dict__, "removed": tuple(stale)})
+            report = dataclasses.replace(report, removed=tuple(stale))
     if args.json:
         print(
             json.dumps(
