@@ -257,6 +257,12 @@ def test_example_question_then_follow_up_uses_the_previous_turn(page, live):
     page.get_by_text("Settings").click()
     page.fill("#cq-top-k input[type=number]", "3")
     page.press("#cq-top-k input[type=number]", "Enter")
+    page.locator("#cq-top-k input[type=number]").blur()
+    # The slider commits the typed number asynchronously; asking before its range input shows 3
+    # would send the old value (seen once in CI on a loaded machine).
+    page.wait_for_function(
+        "document.querySelector('#cq-top-k input[type=range]').value === '3'", timeout=10_000
+    )
     ask(page, "Which bridge did the units cross?")
     assert page.locator("#cq-sources .cq-source").count() == 3
     page.click("#cq-show-sources input[type=checkbox]")
