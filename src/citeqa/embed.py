@@ -113,23 +113,35 @@ class SentenceTransformerEmbedder:
         return text[: offsets[max_tokens - 1][1]] if max_tokens > 0 else ""
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        # A short query gains nothing from a second thread, and on a busy machine torch's spinning
-        # threads make it 20x slower (measured: 35 ms with one thread vs 670 ms with two, load 7 on 2
-        # cores). Batches of passages keep every thread.
-        torch = self._torch
+        if len(texts) <= 4:
+            return self._encode_few(list(texts))
         with self._lock:
+            vecs = self._model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def _encode_few(self, texts: list[str]) -> np.ndarray:
+        """A question or two, on one thread, straight through the model's modules.
+
+        A short query gains nothing from a second thread, and on a busy machine torch's spinning
+        threads make it 20x slower (measured: 35 ms with one thread vs 670 ms with two, load 7 on 2
+        cores). Calling the modules directly skips `encode`'s per-call device and batching work
+        (21.6 -> 19.3 ms p50 per SQuAD question; the same vectors).
+        """
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        torch = self._torch
+        enc = self._tok(texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
+        with self._lock, torch.inference_mode():
             threads = torch.get_num_threads()
-            torch.set_num_threads(1 if len(texts) <= 4 else threads)
+            torch.set_num_threads(1)
             try:
-                vecs = self._model.encode(
-                    list(texts),
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    show_progress_bar=False,
-                )
+                features = {k: v.to(self._model.device) for k, v in enc.items()}
+                pooled = self._model(features)["sentence_embedding"].float().cpu().numpy()
             finally:
                 torch.set_num_threads(threads)
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        return np.ascontiguousarray([_normalise(v) for v in pooled], dtype=np.float32)
 
     def encode_passages(
         self,

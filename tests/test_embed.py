@@ -1,0 +1,35 @@
+"""The real MiniLM wrapper: query vectors, passage vectors and token counting."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_query_fast_path_matches_sentence_transformers_encode(real_embedder):
+    texts = ["Where will the drills be held?", "Which border checkpoint did the units pass on their way?"]
+    reference = real_embedder._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    one_by_one = np.vstack([real_embedder.encode_queries([t]) for t in texts])
+    together = real_embedder.encode_queries(texts)  # padded to the longer one: the mask must hide it
+    many = real_embedder.encode_queries(texts * 3)  # more than a few: the batched encode path
+    for got in (one_by_one, together, many[:2]):
+        assert got.shape == (2, real_embedder.dim) and got.dtype == np.float32
+        assert np.allclose(got, reference, atol=1e-5)
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    assert real_embedder.encode_queries([]).shape == (0, real_embedder.dim)
+
+
+def test_passage_vectors_are_normalised_and_one_per_sentence(real_embedder):
+    text = "The drills start on Monday. Units crossed the Araz bridge."
+    spans = [(0, 27), (28, len(text))]
+    (emb,) = real_embedder.encode_passages([text], [spans])
+    assert abs(float(np.linalg.norm(emb.vector)) - 1.0) < 1e-5
+    assert len(emb.sentence_vectors) == 2
+    # The passage vector is the model's own embedding of the passage.
+    assert float(emb.vector @ real_embedder.encode_queries([text])[0]) > 0.999
+
+
+def test_token_count_and_truncation_agree(real_embedder):
+    text = "word " * 400
+    assert real_embedder.count_tokens(text) == 400
+    cut = real_embedder.truncate(text, 256)
+    assert real_embedder.count_tokens(cut) == 256 and text.startswith(cut)
