@@ -22,6 +22,7 @@ def main() -> None:
         (2, 0.25, "passage"),
         (2, 0.15, "passage"),
         (2, 0.4, "passage"),
+        (3, 0.25, "passage"),
     ):
         st = ComposerSettings(max_sentences=max_s, second_ratio=ratio, abstain_below=0.0, second_scope=scope)
         hit = cites = ok = 0

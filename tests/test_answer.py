@@ -101,3 +101,21 @@ def test_short_answer_needs_a_single_candidate():
     s = "The bridge reopened in 1992 after repairs."
     a, b = short_answer_span("date", s, "When did the bridge reopen?")
     assert s[a:b] == "1992"
+
+
+def test_second_sentence_scope():
+    from types import SimpleNamespace as NS
+
+    from citeqa.answer import _in_scope
+
+    def sent(passage: str, rank: int, article: str = "a"):
+        return NS(hit=NS(rank=rank, passage=NS(id=passage, article_id=article)))
+
+    best = sent("p2", rank=2)
+    assert _in_scope(sent("p2", 2), best, "passage", typed=False)  # same passage
+    assert not _in_scope(sent("p1", 1), best, "passage", typed=False)  # top passage, nothing asked-for
+    assert _in_scope(sent("p1", 1), best, "passage", typed=True)  # top passage with the asked-for token
+    assert not _in_scope(sent("p3", 3), best, "passage", typed=True)
+    assert _in_scope(sent("p3", 3), best, "article", typed=False)
+    assert not _in_scope(sent("p9", 3, "b"), best, "article", typed=True)
+    assert _in_scope(sent("p9", 3, "b"), best, "any", typed=False)
