@@ -1,33 +1,54 @@
-"""Abstention on half B with the shipped composer (threshold and rules), from bench.fit_composer's
-cached retrievals: answered share of answerable questions, abstained share of unanswerable ones."""
+"""Abstention with the shipped composer (threshold and rules), from bench.fit_composer's cached
+retrievals of the seeded 2,000-question sample: on half B, the answered share of answerable questions
+and the abstained share of unanswerable ones; on all 2,000, answer_hit and citation precision.
+
+    python -m bench.abstain_check                      # the shipped threshold
+    python -m bench.abstain_check --sweep 0.2 0.3 0.35 # what other thresholds would trade
+"""
 
 from __future__ import annotations
 
+import argparse
 import pickle
 
 from bench.common import RUNS
 from bench.fit_composer import normalize, split_articles
 from bench.squad_kb import squad_assistant
-from citeqa.answer import ArticleMeta, compose
+from citeqa import answer_model
+from citeqa.answer import ArticleMeta, ComposerSettings, compose
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sweep", type=float, nargs="*", default=[])
+    args = ap.parse_args()
     _, data = squad_assistant("article")
     meta = {a.id: ArticleMeta(a.title) for a in data.articles}
     _, half_b = split_articles([a.id for a in data.articles])
     rows = pickle.loads((RUNS / "fit_eval.pkl").read_bytes())
-    rows = [r for r in rows if r[0].relevant_article_ids[0] in half_b]
-    answered = abstained = hit = 0
-    for q, qvec, cands in rows:
-        own = q.relevant_spans[0].article_id
-        a = compose(q.question, qvec, cands[:5], meta)
-        answered += not a.abstained
-        hit += any(normalize(x) in normalize(a.text) for x in q.answers)
-        u = compose(q.question, qvec, [c for c in cands if c.hit.passage.article_id != own][:5], meta)
-        abstained += u.abstained
-    n = len(rows)
-    print(f"half B n={n}: answers {answered / n:.3f} of answerable, abstains on {abstained / n:.3f} of "
-          f"unanswerable; answer_hit {hit / n:.3f}")
+    for thr in [answer_model.ABSTAIN_THRESHOLD, *args.sweep]:
+        settings = ComposerSettings(abstain_below=thr)
+        answered = abstained = n_b = hit = cites = cites_ok = 0
+        for q, qvec, cands in rows:
+            gold = q.relevant_spans[0]
+            a = compose(q.question, qvec, cands[:5], meta, settings)
+            hit += any(normalize(x) in normalize(a.text) for x in q.answers)
+            cites += len(a.citations)
+            cites_ok += sum(
+                c.article_id == gold.article_id and gold.start <= c.start and c.end <= gold.end
+                for c in a.citations
+            )
+            if gold.article_id in half_b:
+                n_b += 1
+                answered += not a.abstained
+                kept = [c for c in cands if c.hit.passage.article_id != gold.article_id][:5]
+                abstained += compose(q.question, qvec, kept, meta, settings).abstained
+        print(
+            f"threshold {thr:.3f}: half B (n={n_b}) answers {answered / n_b:.3f} of answerable, abstains on "
+            f"{abstained / n_b:.3f} of unanswerable | all {len(rows)}: answer_hit {hit / len(rows):.3f}, "
+            f"citation precision {cites_ok / max(cites, 1):.3f} ({cites / len(rows):.2f} per question)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

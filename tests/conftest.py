@@ -16,6 +16,13 @@ SEED = REPO / "data" / "articles" / "heydar-aliyev-2023-drills.txt"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache(tmp_path_factory):
+    """The ONNX question encoder is exported into a fresh cache each session (about 2 s), so the
+    export path is tested every run and nothing is written to the user's ~/.cache."""
+    os.environ["CITEQA_CACHE"] = str(tmp_path_factory.mktemp("citeqa-cache"))
+
+
 @pytest.fixture(scope="session")
 def real_embedder():
     from citeqa.embed import load_embedder

@@ -33,3 +33,33 @@ def test_token_count_and_truncation_agree(real_embedder):
     assert real_embedder.count_tokens(text) == 400
     cut = real_embedder.truncate(text, 256)
     assert real_embedder.count_tokens(cut) == 256 and text.startswith(cut)
+
+
+def test_questions_go_through_onnx_with_the_same_vectors(real_embedder):
+    from citeqa import onnx_query
+
+    encoder = real_embedder._onnx_encoder()
+    assert encoder is not None, "onnxruntime is a dependency: the fast path must be on"
+    texts = ["Who spoke at the ceremony?", "And when was it signed?"]
+    torch_vecs = real_embedder._encode_few(texts)
+    assert np.abs(encoder.encode(texts) - torch_vecs).max() < 1e-5
+    assert list(onnx_query.cache_dir().glob("onnx/*.onnx")), "the export is cached"
+
+
+def test_onnx_falls_back_to_torch_and_repairs_its_cache(real_embedder, monkeypatch, caplog):
+    from citeqa import onnx_query
+
+    model, path, ref = real_embedder._model, real_embedder._path, real_embedder._encode_few
+    monkeypatch.setenv("CITEQA_ONNX", "0")
+    assert onnx_query.load(model, path, ref) is None
+    monkeypatch.setenv("CITEQA_ONNX", "1")
+    # A reference it can't reproduce: refused, with the reason logged.
+    assert onnx_query.load(model, path, lambda texts: np.zeros((len(texts), 384), np.float32)) is None
+    assert "differs" in caplog.text
+    # A damaged cache file is exported again, not trusted and not fatal.
+    (cached,) = onnx_query.cache_dir().glob("onnx/*.onnx")
+    cached.write_bytes(b"not an onnx file")
+    assert onnx_query.load(model, path, ref) is not None
+    assert cached.stat().st_size > 1_000_000
+    # The live torch model stays in eval mode after an export (no dropout in passage vectors).
+    assert not model.training and not model[0].auto_model.training

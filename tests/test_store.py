@@ -150,5 +150,35 @@ def test_sigkill_during_ingest_leaves_old_or_new_state(tmp_path, hash_embedder, 
     assert manifest["counts"]["articles"] == len(ids)
 
 
+def test_concurrent_saves_of_one_generation_do_not_collide(tmp_path, hash_embedder):
+    """A reader that finds the new generation's index file missing rebuilds and saves it while the
+    writer saves it too: neither may rename the other's temporary file away (seen under load)."""
+    import threading
+
+    qa = Assistant.build(_docs(4), kb=tmp_path / "kb", embedder=hash_embedder, progress=False)
+    kb, gen = qa.kb, qa.kb.generation
+    index = kb._build_index()
+    errors: list[BaseException] = []
+
+    def save() -> None:
+        try:
+            for _ in range(20):
+                kb._save_index(index, gen)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert (tmp_path / "kb" / f"dense-{gen}.faiss").is_file()
+    assert not list((tmp_path / "kb").glob("*.tmp")) and not list((tmp_path / "kb").glob(".*.tmp"))
+    kb._save_index(index, gen - 1)  # a late reader of an older generation...
+    assert (tmp_path / "kb" / f"dense-{gen}.faiss").is_file()  # ...never deletes a newer file
+    qa.close()
+
+
 def test_seed_file_is_the_demo_corpus():
     assert SEED.is_file() and Path(REPO / "data" / "articles").is_dir()

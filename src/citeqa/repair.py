@@ -365,7 +365,8 @@ def _repair_dense(kb: KnowledgeBase, act: Callable[[str], None]) -> None:
 
 
 def _repair_lexical(kb: KnowledgeBase, act: Callable[[str], None]) -> None:
-    from citeqa.lexical import Analyzer, LexicalIndex, _sweep
+    from citeqa.lexical import Analyzer, LexicalIndex
+    from citeqa.store import sweep_generations
 
     with kb._lock, kb.writing():
         gen = kb.generation
@@ -377,7 +378,7 @@ def _repair_lexical(kb: KnowledgeBase, act: Callable[[str], None]) -> None:
         why = "is missing" if not f.is_file() else "is damaged, stale or built with other settings"
         g, rows = kb.passage_texts()
         LexicalIndex.build(rows, g, Analyzer()).save(f)
-        _sweep(kb.path, g)
+        sweep_generations(kb.path, "lexical", ".npz", g)
         act(f"lexical index {f.name} {why}: rebuilt it from the {len(rows)} stored passages")
 
 

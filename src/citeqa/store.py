@@ -323,14 +323,17 @@ class KnowledgeBase:
         import faiss
 
         final = self._index_file(gen)
-        tmp = final.with_suffix(".faiss.tmp")
-        faiss.write_index(index, str(tmp))
-        fsync_path(tmp)
-        os.replace(tmp, final)
+        # A private temporary name: a reader that finds this generation's file missing rebuilds and
+        # saves it too, and two savers sharing one name would rename each other's file away.
+        tmp = private_tmp(final)
+        try:
+            faiss.write_index(index, str(tmp))
+            fsync_path(tmp)
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
         fsync_path(self.path)
-        for old in self.path.glob("dense-*.faiss"):
-            if old != final:
-                old.unlink(missing_ok=True)
+        sweep_generations(self.path, "dense", ".faiss", gen)
 
     # ---------------------------------------------------------------- writes
 
@@ -507,3 +510,31 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def private_tmp(path: Path) -> Path:
+    """A temporary name beside `path` that no other thread or process uses: `.name.<pid>.<tid>.tmp`."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
+def sweep_generations(folder: Path, prefix: str, suffix: str, gen: int) -> None:
+    """Delete `prefix-N suffix` cache files of generations older than `gen` (never newer ones: another
+    process may have just written them) and temporary files left by writers that died."""
+    for old in folder.glob(f"{prefix}-*{suffix}"):
+        stem = old.name[len(prefix) + 1 : -len(suffix)]
+        if stem.isdigit() and int(stem) < gen:
+            old.unlink(missing_ok=True)
+    for tmp in folder.glob(f".{prefix}-*.tmp"):
+        pid = tmp.name.split(".")[-3]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
