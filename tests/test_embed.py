@@ -50,16 +50,48 @@ def test_onnx_falls_back_to_torch_and_repairs_its_cache(real_embedder, monkeypat
     from citeqa import onnx_query
 
     model, path, ref = real_embedder._model, real_embedder._path, real_embedder._encode_few
+    tok = real_embedder._tok
     monkeypatch.setenv("CITEQA_ONNX", "0")
-    assert onnx_query.load(model, path, ref) is None
+    assert onnx_query.load(model, path, ref, tok) is None
     monkeypatch.setenv("CITEQA_ONNX", "1")
     # A reference it can't reproduce: refused, with the reason logged.
-    assert onnx_query.load(model, path, lambda texts: np.zeros((len(texts), 384), np.float32)) is None
+    assert onnx_query.load(model, path, lambda texts: np.zeros((len(texts), 384), np.float32), tok) is None
     assert "differs" in caplog.text
     # A damaged cache file is exported again, not trusted and not fatal.
     (cached,) = onnx_query.cache_dir().glob("onnx/*.onnx")
     cached.write_bytes(b"not an onnx file")
-    assert onnx_query.load(model, path, ref) is not None
+    assert onnx_query.load(model, path, ref, tok) is not None
     assert cached.stat().st_size > 1_000_000
     # The live torch model stays in eval mode after an export (no dropout in passage vectors).
     assert not model.training and not model[0].auto_model.training
+
+
+def test_tokenizer_is_safe_from_many_threads(real_embedder):
+    """Questions, token counts and passage batches at once, as the web server does them. Fast
+    tokenizers are known to raise "Already borrowed" when two threads re-configure them at once
+    (huggingface/transformers#47085); tokenizers 0.23.3 did not here, but the embedder serialises its
+    tokenizer calls anyway, and this checks the whole mix stays error-free."""
+    import threading
+
+    errors: list[BaseException] = []
+    texts = ["Where will the drills be held?", "Units crossed the Araz bridge. " * 30]
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(8):
+                if i % 3 == 0:
+                    real_embedder.encode_queries(texts[:1])
+                elif i % 3 == 1:
+                    real_embedder.count_tokens(texts[1])
+                    real_embedder.truncate(texts[1], 50)
+                else:
+                    real_embedder.encode_passages(texts, [[(0, 10)], [(0, 30)]])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -99,12 +99,20 @@ class SentenceTransformerEmbedder:
         self.dim = int(self._model.get_embedding_dimension())
         self.max_tokens = int(self._model.max_seq_length or 256)
         self.batch_size = batch_size
-        self._tok = self._model.tokenizer
+        self._tokenizer = self._model.tokenizer
+        # A fast tokenizer re-configures itself (padding, truncation) on calls made with other settings,
+        # and two threads doing that at once fail with "Already borrowed": every call goes through
+        # _tok, behind this lock. Lock order where both are held: _lock, then _tok_lock.
+        self._tok_lock = threading.Lock()
         # torch modules are not safe to call from many threads at once on the CPU backend we use.
         self._lock = threading.Lock()
         self._path = path
         self._onnx: Any = _UNSET
         self._onnx_lock = threading.Lock()
+
+    def _tok(self, *args: Any, **kwargs: Any) -> Any:
+        with self._tok_lock:
+            return self._tokenizer(*args, **kwargs)
 
     def count_tokens(self, text: str) -> int:
         return len(self._tok(text, add_special_tokens=False, truncation=False)["input_ids"])
@@ -120,7 +128,7 @@ class SentenceTransformerEmbedder:
         if len(texts) <= 4:
             onnx = self._onnx_encoder()
             return onnx.encode(list(texts)) if onnx is not None and texts else self._encode_few(list(texts))
-        with self._lock:
+        with self._lock, self._tok_lock:  # encode tokenizes inside
             vecs = self._model.encode(
                 list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
             )
@@ -133,7 +141,7 @@ class SentenceTransformerEmbedder:
 
             with self._onnx_lock:
                 if self._onnx is _UNSET:
-                    self._onnx = onnx_query.load(self._model, self._path, self._encode_few)
+                    self._onnx = onnx_query.load(self._model, self._path, self._encode_few, self._tok)
         return self._onnx
 
     def _encode_few(self, texts: list[str]) -> np.ndarray:

@@ -65,10 +65,12 @@ class OnnxQueryEncoder:
 _export_lock = threading.Lock()
 
 
-def load(st_model: Any, model_path: str, reference: Any) -> OnnxQueryEncoder | None:
+def load(st_model: Any, model_path: str, reference: Any, tokenize: Any) -> OnnxQueryEncoder | None:
     """The ONNX encoder for `st_model`, or None (with a logged reason) when it can't be trusted.
 
-    `reference(texts)` is the torch encoder whose vectors the ONNX ones must reproduce.
+    `reference(texts)` is the torch encoder whose vectors the ONNX ones must reproduce; `tokenize` is
+    the model's tokenizer behind the embedder's lock (a fast tokenizer called from two threads at once
+    can fail with "Already borrowed").
     """
     if not enabled():
         return None
@@ -81,9 +83,9 @@ def load(st_model: Any, model_path: str, reference: Any) -> OnnxQueryEncoder | N
         log.warning("onnxruntime is not installed; questions are encoded by torch (slower)")
         return None
     transformer = st_model[0].auto_model
-    tok = st_model.tokenizer
+    tok = tokenize
     max_tokens = int(st_model.max_seq_length or 256)
-    inputs = tuple(n for n in _INPUTS if n in tok.model_input_names)
+    inputs = tuple(n for n in _INPUTS if n in st_model.tokenizer.model_input_names)
     try:
         path = _exported(transformer, tok, model_path, inputs)
         try:
