@@ -105,7 +105,8 @@ class SentenceTransformerEmbedder:
         # _tok, behind this lock. Lock order where both are held: _lock, then _tok_lock.
         self._tok_lock = threading.Lock()
         # torch modules are not safe to call from many threads at once on the CPU backend we use.
-        self._lock = threading.Lock()
+        # Reentrant: the ONNX export holds it while it checks itself against _encode_few.
+        self._lock = threading.RLock()
         self._path = path
         self._onnx: Any = _UNSET
         self._onnx_lock = threading.Lock()
@@ -139,7 +140,9 @@ class SentenceTransformerEmbedder:
         if self._onnx is _UNSET:
             from citeqa import onnx_query
 
-            with self._onnx_lock:
+            # The export runs the live torch model and flips its train/eval mode: no passage batch
+            # may run beside it (lock order: _onnx_lock, _lock, _tok_lock).
+            with self._onnx_lock, self._lock:
                 if self._onnx is _UNSET:
                     self._onnx = onnx_query.load(self._model, self._path, self._encode_few, self._tok)
         return self._onnx
