@@ -124,9 +124,11 @@ def compose(
     if kind == "number" and not X[best, _ANSWER_TYPE]:
         # "How many ...?" answered by a sentence without any number cannot be right.
         return _abstain(
-            question, hits,
+            question,
+            hits,
             f"the closest passages give no number (best sentence confidence {confidence:.2f})",
-            query, confidence,
+            query,
+            confidence,
         )
     chosen = [sents[best]]
     p_best = _sigmoid(float(logits[best]))
