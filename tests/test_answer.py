@@ -119,3 +119,12 @@ def test_second_sentence_scope():
     assert _in_scope(sent("p3", 3), best, "article", typed=False)
     assert not _in_scope(sent("p9", 3, "b"), best, "article", typed=True)
     assert _in_scope(sent("p9", 3, "b"), best, "any", typed=False)
+
+
+def test_short_answer_for_who_is_not_a_place():
+    q = "Who attended the ceremony?"
+    s = "The ceremony was held on the occasion of the departure of the units to be held in Kars."
+    assert short_answer_span("person", s, q) is None  # "in Kars": a place, not who
+    s = "The bridge was designed by Gustave Eiffel."
+    a, b = short_answer_span("person", s, "Who designed the bridge?")
+    assert s[a:b] == "Gustave Eiffel"
