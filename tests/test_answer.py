@@ -125,6 +125,7 @@ def test_short_answer_for_who_is_not_a_place():
     q = "Who attended the ceremony?"
     s = "The ceremony was held on the occasion of the departure of the units to be held in Kars."
     assert short_answer_span("person", s, q) is None  # "in Kars": a place, not who
+    assert short_answer_span("person", "In Kars the officers attended.", q) is None
     s = "The bridge was designed by Gustave Eiffel."
     a, b = short_answer_span("person", s, "Who designed the bridge?")
     assert s[a:b] == "Gustave Eiffel"

@@ -95,3 +95,24 @@ def test_tokenizer_is_safe_from_many_threads(real_embedder):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_onnx_cache_is_bounded(tmp_path):
+    import os
+    import time
+
+    from citeqa import onnx_query
+
+    old = time.time() - 7200
+    files = [tmp_path / f"{i}.onnx" for i in range(6)]
+    for i, f in enumerate(files):
+        f.write_bytes(b"x")
+        os.utime(f, (old + i, old + i))
+    stale, fresh = tmp_path / "a.tmp", tmp_path / "b.tmp"
+    stale.write_bytes(b"half")
+    os.utime(stale, (old, old))
+    fresh.write_bytes(b"an export in progress")
+    onnx_query._sweep(files[0], newest=4)
+    left = sorted(f.name for f in tmp_path.glob("*.onnx"))
+    assert left == ["0.onnx", "3.onnx", "4.onnx", "5.onnx"]  # the one in use and the 3 newest others
+    assert not stale.exists() and fresh.exists()

@@ -71,6 +71,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from citeqa.assistant import Assistant
 
     qa = Assistant.open(_kb(args))
+    if hasattr(qa.embedder, "onnx_queries"):
+        # One question per process: opening the ONNX question encoder (about 1.5 s and 150 MB,
+        # measured) costs far more than the ~10 ms it saves on one question. chat, serve, eval keep it.
+        qa.embedder.onnx_queries = False
     answer = qa.ask(args.question, top_k=args.top_k)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))

