@@ -144,6 +144,26 @@ def ask(page, question: str) -> None:
     )
 
 
+def set_top_k(page, k: int) -> None:
+    """Type k into the passages slider's number box until the slider holds it. The slider commits a
+    typed number asynchronously, and the settings panel may still be opening (re-rendering it) when
+    the first value is typed: asking before the range input shows k would send the old value (seen
+    in CI on a loaded machine)."""
+    box = page.locator("#cq-top-k input[type=number]")
+    for _ in range(5):
+        box.fill(str(k))
+        box.press("Enter")
+        box.blur()
+        try:
+            page.wait_for_function(
+                f"document.querySelector('#cq-top-k input[type=range]').value === '{k}'", timeout=4_000
+            )
+            return
+        except Exception:  # noqa: BLE001 - typed into a panel that was re-rendering: type again
+            continue
+    raise AssertionError(f"the passages slider never took the value {k}")
+
+
 def last_answer(page) -> list[dict]:
     """[{sentence, cites: [data-cite keys]}] of the latest answer, read from the DOM."""
     return page.evaluate(
@@ -255,14 +275,7 @@ def test_example_question_then_follow_up_uses_the_previous_turn(page, live):
 
     # Settings: fewer passages, then the sources panel hidden and shown again.
     page.get_by_text("Settings").click()
-    page.fill("#cq-top-k input[type=number]", "3")
-    page.press("#cq-top-k input[type=number]", "Enter")
-    page.locator("#cq-top-k input[type=number]").blur()
-    # The slider commits the typed number asynchronously; asking before its range input shows 3
-    # would send the old value (seen once in CI on a loaded machine).
-    page.wait_for_function(
-        "document.querySelector('#cq-top-k input[type=range]').value === '3'", timeout=10_000
-    )
+    set_top_k(page, 3)
     ask(page, "Which bridge did the units cross?")
     assert page.locator("#cq-sources .cq-source").count() == 3
     page.click("#cq-show-sources input[type=checkbox]")
