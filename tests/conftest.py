@@ -62,3 +62,23 @@ def seed_qa(seed_kb, real_embedder, tmp_path):
 def round_trips(qa, answer) -> bool:
     """The citation contract: every quote is exactly the article's text at its offsets."""
     return all(qa.article(c.article_id).text[c.start : c.end] == c.quote for c in answer.citations)
+
+
+def run_in_threads(work, n: int) -> list[BaseException]:  # type: ignore[no-untyped-def]
+    """Call work(0) ... work(n-1) on n threads at once; the exceptions they raised."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def guarded(i: int) -> None:
+        try:
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 - returned to the test, which asserts on them
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from citeqa.chat import is_follow_up
+from tests.conftest import run_in_threads
 
 
 @pytest.mark.parametrize(
@@ -49,20 +48,11 @@ def test_sessions_are_independent(seed_qa):
 
 
 def test_sessions_survive_concurrent_use(seed_qa):
-    errors: list[BaseException] = []
-
     def worker(i: int) -> None:
-        try:
-            s = seed_qa.chat()
-            for q in ("Where are the drills held?", "Who spoke there?", "When was the memorandum signed?"):
-                s.ask(q)
-            assert len(s.history) == 3
-        except BaseException as exc:  # noqa: BLE001 - collected and re-raised below
-            errors.append(exc)
+        s = seed_qa.chat()
+        for q in ("Where are the drills held?", "Who spoke there?", "When was the memorandum signed?"):
+            s.ask(q)
+        assert len(s.history) == 3
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(worker, 4)
     assert not errors

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tests.conftest import run_in_threads
+
 
 def test_query_fast_path_matches_sentence_transformers_encode(real_embedder):
     texts = ["Where will the drills be held?", "Which border checkpoint did the units pass on their way?"]
@@ -71,29 +73,19 @@ def test_tokenizer_is_safe_from_many_threads(real_embedder):
     tokenizers are known to raise "Already borrowed" when two threads re-configure them at once
     (huggingface/transformers#47085); tokenizers 0.23.3 did not here, but the embedder serialises its
     tokenizer calls anyway, and this checks the whole mix stays error-free."""
-    import threading
-
-    errors: list[BaseException] = []
     texts = ["Where will the drills be held?", "Units crossed the Araz bridge. " * 30]
 
     def work(i: int) -> None:
-        try:
-            for _ in range(8):
-                if i % 3 == 0:
-                    real_embedder.encode_queries(texts[:1])
-                elif i % 3 == 1:
-                    real_embedder.count_tokens(texts[1])
-                    real_embedder.truncate(texts[1], 50)
-                else:
-                    real_embedder.encode_passages(texts, [[(0, 10)], [(0, 30)]])
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for _ in range(8):
+            if i % 3 == 0:
+                real_embedder.encode_queries(texts[:1])
+            elif i % 3 == 1:
+                real_embedder.count_tokens(texts[1])
+                real_embedder.truncate(texts[1], 50)
+            else:
+                real_embedder.encode_passages(texts, [[(0, 10)], [(0, 30)]])
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(work, 6)
     assert errors == []
 
 

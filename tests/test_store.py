@@ -14,7 +14,7 @@ import pytest
 
 from citeqa import Assistant, KBError, KBMismatchError, KBNotFoundError
 from citeqa.schema import Article
-from tests.conftest import REPO, SEED
+from tests.conftest import REPO, SEED, run_in_threads
 
 
 def _docs(n: int, tag: str = "") -> list[Article]:
@@ -153,25 +153,15 @@ def test_sigkill_during_ingest_leaves_old_or_new_state(tmp_path, hash_embedder, 
 def test_concurrent_saves_of_one_generation_do_not_collide(tmp_path, hash_embedder):
     """A reader that finds the new generation's index file missing rebuilds and saves it while the
     writer saves it too: neither may rename the other's temporary file away (seen under load)."""
-    import threading
-
     qa = Assistant.build(_docs(4), kb=tmp_path / "kb", embedder=hash_embedder, progress=False)
     kb, gen = qa.kb, qa.kb.generation
     index = kb._build_index()
-    errors: list[BaseException] = []
 
-    def save() -> None:
-        try:
-            for _ in range(20):
-                kb._save_index(index, gen)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+    def save(_: int) -> None:
+        for _ in range(20):
+            kb._save_index(index, gen)
 
-    threads = [threading.Thread(target=save) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(save, 4)
     assert errors == []
     assert (tmp_path / "kb" / f"dense-{gen}.faiss").is_file()
     assert not list((tmp_path / "kb").glob("*.tmp")) and not list((tmp_path / "kb").glob(".*.tmp"))

@@ -99,6 +99,7 @@ def _load(ort: Any, st_model: Any, model_path: str, reference: Any, tok: Any) ->
         path = _exported(transformer, tok, model_path, inputs)
         try:
             encoder = _open(ort, path, tok, max_tokens, inputs)
+            diff = float(np.abs(encoder.encode(list(_PROBES)) - reference(list(_PROBES))).max())
         except PermissionError:
             raise  # someone else's file in a shared cache: leave it alone
         except Exception:
@@ -106,7 +107,6 @@ def _load(ort: Any, st_model: Any, model_path: str, reference: Any, tok: Any) ->
                 raise
             path.unlink(missing_ok=True)  # damaged (a crash mid-copy, a disk error): export it again
             continue
-        diff = float(np.abs(encoder.encode(list(_PROBES)) - reference(list(_PROBES))).max())
         if diff <= _TOLERANCE:
             return encoder
         if attempt == 2:
@@ -123,9 +123,7 @@ def _open(ort: Any, path: Path, tok: Any, max_tokens: int, inputs: tuple[str, ..
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    encoder = OnnxQueryEncoder(session, tok, max_tokens, inputs)
-    encoder.encode(["a check that the session runs"])
-    return encoder
+    return OnnxQueryEncoder(session, tok, max_tokens, inputs)
 
 
 def _plain_mean_pooling(st_model: Any) -> bool:
@@ -185,7 +183,7 @@ def _exported(transformer: Any, tok: Any, model_path: str, inputs: tuple[str, ..
                     opset_version=17,
                     dynamo=False,
                 )
-            os.chmod(tmp, 0o644 & ~_umask())  # mkstemp makes it owner-only; a shared cache needs more
+            os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a shared cache needs others to read it
             os.replace(tmp, path)  # whole or not at all: readers never see half a file
         finally:
             transformer.eval()
@@ -206,12 +204,6 @@ def _sweep(keep: Path, newest: int = 4, stale_s: float = 3600.0) -> None:
         for tmp in keep.parent.glob("*.tmp"):
             if now - tmp.stat().st_mtime > stale_s:
                 tmp.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _cache_key(model_path: str, inputs: tuple[str, ...]) -> str:
