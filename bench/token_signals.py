@@ -27,6 +27,8 @@ from citeqa.features import sentence_features
 from citeqa.text import STOPWORDS
 
 EXTRA = ("maxsim", "maxsim_all_tokens", "maxsim_min", "passage_maxsim", "maxsim_rel", "passage_maxsim_rel")
+# Free at question time: the question's token vectors (same forward pass) against the stored sentence vectors.
+FREE = ("qtok_mean", "qtok_share_best", "qtok_max", "qtok_mean_rel")
 
 
 def token_vectors(model, tok, texts: list[str], max_length: int, batch: int = 32):  # type: ignore[no-untyped-def]
@@ -80,6 +82,10 @@ def tables(rows, P, Q):  # type: ignore[no-untyped-def]
             extra.append([best_c.mean(), best_a.mean(), best_c.min(), (qc @ pv.T).max(1).mean()])
         E = np.asarray(extra, dtype=np.float32)
         E = np.hstack([E, E[:, :1] - E[:, 0].max(), E[:, 3:4] - E[:, 3].max()])
+        sim = qc @ np.vstack([s.vector.astype(np.float32) for s in sents]).T  # question tokens x sentences
+        mean = sim.mean(0)
+        share = (sim == sim.max(1, keepdims=True)).mean(0)
+        E = np.hstack([E, np.stack([mean, share, sim.max(0), mean - mean.max()], 1).astype(np.float32)])
         golds = [normalize(a) for a in q.answers]
         g = q.relevant_spans[0]
         y = np.array([any(x in normalize(s.text) for x in golds) for s in sents], dtype=float)
@@ -227,6 +233,8 @@ def main() -> None:
     print(f"ceiling: a gold-paragraph sentence is among those read for {ceiling:.3f} of the questions")
     print(f"composer features (shipped):        {fit_and_score(train, evaluation, half_b, [])}")
     print(f"+ MaxSim of the sentence:           {fit_and_score(train, evaluation, half_b, [0, 4])}")
+    free = list(range(len(EXTRA), len(EXTRA) + len(FREE)))
+    print(f"+ question tokens vs sentence vectors: {fit_and_score(train, evaluation, half_b, free)}")
     every = list(range(len(EXTRA)))
     print(f"+ all MaxSim features ({len(EXTRA)}):       {fit_and_score(train, evaluation, half_b, every)}")
     question_time_cost(qa, rows_eval)
