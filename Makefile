@@ -5,6 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 KB ?= embeddings/default
+PORT ?= 7860
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
@@ -33,12 +34,13 @@ browser:
 	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; \
 	fi
 
-# Idempotent: unchanged articles are not re-embedded; --prune drops articles no longer in data/articles.
+# Idempotent: unchanged articles are not re-embedded; --prune drops articles no longer in data/articles
+# or in the web page's uploads (kept in $(KB)/uploads; removing an article on the page deletes its copy).
 demo-kb: install
-	$(VENV)/bin/citeqa ingest data/articles --kb $(KB) --prune
+	$(VENV)/bin/citeqa ingest data/articles $(wildcard $(KB)/uploads) --kb $(KB) --prune
 
 run: demo-kb
-	$(VENV)/bin/citeqa serve --kb $(KB)
+	$(VENV)/bin/citeqa serve --kb $(KB) --port $(PORT)
 
 chat: demo-kb
 	$(VENV)/bin/citeqa chat --kb $(KB)

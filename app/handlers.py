@@ -33,6 +33,12 @@ STREAM_STEPS = 8  # an answer is revealed in about this many steps...
 STREAM_DELAY = 0.015  # ...this many seconds apart (about 0.1 s in all: a reveal, not a wait)
 
 
+def _api_error(exc: Exception) -> gr.Error:
+    """A caller's mistake (or a damaged knowledge base) for the client: its message, and no
+    traceback in the server's log, where it would look like a crash."""
+    return gr.Error(_sentence(str(exc)), print_exception=False)
+
+
 def _sentence(text: str) -> str:
     """An error message as a sentence: capital first letter, full stop."""
     text = text.strip()
@@ -230,12 +236,21 @@ class ChatPage:
     def remove(self, evt: gr.EventData) -> tuple[str, str, str]:
         article_id = str(evt._data.get("remove", ""))
         try:
-            title = self.qa.article(article_id).title or article_id
-            self.qa.remove(article_id)
+            title = self._remove(article_id).title or article_id
             note = render_library.message(f"Removed “{title}” ({article_id}).", "ok")
         except CiteqaError as exc:
             note = render_library.message(_sentence(str(exc)), "error")
         return note, self.library_html(), self.stats_html()
+
+    def _remove(self, article_id: str) -> Any:
+        """Remove an article, and its uploaded copy when no other article came from that file:
+        `make run` re-ingests the uploads folder, which would otherwise bring the article back."""
+        article = self.qa.article(article_id)  # InputError for an unknown id
+        self.qa.remove(article_id)
+        copy = self.uploads / Path(article.path).name if article.path else None
+        if copy is not None and copy.is_file() and all(a.path != article.path for a in self.qa.articles()):
+            copy.unlink(missing_ok=True)
+        return article
 
     # ---- the documented API (gradio_client); Gradio derives the schema from the type hints
 
@@ -249,7 +264,7 @@ class ChatPage:
                 answer = conv.session.ask(q, top_k=top_k)
                 conv.start(q).answer = answer  # the browser tab of this session shows it too
         except CiteqaError as exc:
-            raise gr.Error(_sentence(str(exc))) from None
+            raise _api_error(exc) from None
         return answer.to_dict()
 
     def api_add(self, files: list[str] | None) -> dict[str, Any]:
@@ -257,7 +272,7 @@ class ChatPage:
         try:
             report, refused = self.ingest(files or [])
         except CiteqaError as exc:
-            raise gr.Error(_sentence(str(exc))) from None
+            raise _api_error(exc) from None
         skipped = [{"file": s.path, "reason": s.reason} for s in report.skipped]
         skipped += [{"file": name, "reason": why} for name, why in refused]
         return {
@@ -272,9 +287,10 @@ class ChatPage:
     def api_remove(self, article_id: str) -> list:
         """Remove an article (by id) from every index; returns the ids removed."""
         try:
-            return self.qa.remove(article_id)
+            self._remove(article_id)
+            return [article_id]
         except CiteqaError as exc:
-            raise gr.Error(_sentence(str(exc))) from None
+            raise _api_error(exc) from None
 
     def api_new_chat(self, request: gr.Request = None) -> None:  # type: ignore[assignment]
         """Forget this client's conversation: the next question is not a follow-up."""
@@ -289,5 +305,5 @@ class ChatPage:
         try:
             a = self.qa.article(article_id)
         except CiteqaError as exc:
-            raise gr.Error(_sentence(str(exc))) from None
+            raise _api_error(exc) from None
         return _api_dict(a.__dict__)

@@ -448,8 +448,11 @@ def test_api_lists_adds_and_removes_articles(client, live, tmp_path):
     assert [s["file"] for s in report["skipped"]] == ["slides.pptx"]
     answer = client.predict("When did the bridge in Ganja open?", api_name="/ask")
     assert "March" in answer["answer"] and answer["citations"][0]["article_id"] == "api-upload"
+    assert (live.kb / "uploads" / "api-upload.txt").is_file()
     assert client.predict("api-upload", api_name="/remove") == ["api-upload"]
     assert "api-upload" not in {a["id"] for a in client.predict(api_name="/articles")}
+    # The copy goes too: `make run` re-ingests the uploads folder and would bring the article back.
+    assert not (live.kb / "uploads" / "api-upload.txt").exists()
 
 
 def test_api_errors_are_messages(client):

@@ -348,3 +348,11 @@ def test_serve_refuses_a_missing_knowledge_base(tmp_path):
         timeout=120,
     )
     assert out.returncode == 2 and "citeqa: error:" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_api_errors_carry_the_message_and_leave_no_traceback_in_the_log():
+    from citeqa.errors import InputError
+    from citeqa_app.handlers import _api_error
+
+    err = _api_error(InputError("the question is empty"))
+    assert err.message == "The question is empty." and err.print_exception is False

@@ -74,3 +74,26 @@ def test_ingest_reports_skipped_files(tmp_path):
     r = run("ingest", str(tmp_path / "docs"), kb=tmp_path / "kb")
     assert r.returncode == 0, r.stderr
     assert "1 added" in r.stdout and "skipped" in r.stdout and "bad.txt" in r.stdout
+
+
+def test_ingest_of_nothing_that_exists_is_an_error(tmp_path):
+    r = run("ingest", str(tmp_path / "typo-dir"), kb=tmp_path / "kb")
+    assert r.returncode == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "kb").exists()  # nothing was built
+
+
+def test_damaged_store_is_one_line_no_traceback(cli_kb, tmp_path):
+    kb = tmp_path / "kb"
+    shutil.copytree(cli_kb, kb)
+    for extra in kb.glob("kb.sqlite-*"):  # WAL and shared-memory files would hold good copies
+        extra.unlink()
+    db = kb / "kb.sqlite"
+    data = bytearray(db.read_bytes())
+    page = 4096
+    data[page:] = bytes((i * 7 + 3) % 251 for i in range(len(data) - page))  # every page but the header
+    db.write_bytes(bytes(data))
+    for args in (("ask", "Where will the drills be held?"), ("list",), ("remove", "x")):
+        r = run(*args, kb=kb)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert "citeqa ingest" in r.stderr  # says how to get going again

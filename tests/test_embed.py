@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.conftest import run_in_threads
 
@@ -108,3 +109,13 @@ def test_onnx_cache_is_bounded(tmp_path):
     left = sorted(f.name for f in tmp_path.glob("*.onnx"))
     assert left == ["0.onnx", "3.onnx", "4.onnx", "5.onnx"]  # the one in use and the 3 newest others
     assert not stale.exists() and fresh.exists()
+
+
+def test_unknown_model_is_one_clear_line():
+    from citeqa.embed import load_embedder
+    from citeqa.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_embedder("no-such-org/no-such-model")
+    msg = str(info.value)
+    assert "no such local folder" in msg and "\n" not in msg and "huggingface.co" not in msg

@@ -39,6 +39,26 @@ def test_other_model_is_refused_with_both_names(tmp_path, hash_embedder):
     assert "test/hash-embedder" in msg and "all-MiniLM-L6-v2" in msg and "rebuild" in msg
 
 
+def test_other_model_message_has_no_unknown_dimension(tmp_path, hash_embedder):
+    Assistant.build(_docs(1), kb=tmp_path / "kb", embedder=hash_embedder, progress=False).close()
+    with pytest.raises(KBMismatchError) as info:
+        Assistant.open(tmp_path / "kb", model="other/model")
+    assert "None" not in str(info.value)
+
+
+def test_the_packaged_model_opens_under_any_of_its_names(tmp_path, hash_embedder):
+    from citeqa.config import DEFAULT_MODEL
+    from citeqa.embed import HashEmbedder
+
+    # A knowledge base built (or repaired) as "all-MiniLM-L6-v2" is the same model as the default name.
+    short = HashEmbedder(name="all-MiniLM-L6-v2")
+    Assistant.build(_docs(1), kb=tmp_path / "kb", embedder=short, progress=False).close()
+    Assistant.open(tmp_path / "kb", model=DEFAULT_MODEL).close()
+    Assistant.open(tmp_path / "kb", model="all-minilm-l6-v2").close()
+    with pytest.raises(KBMismatchError):
+        Assistant.open(tmp_path / "kb", model="sentence-transformers/all-mpnet-base-v2")
+
+
 def test_other_dimension_is_refused(tmp_path, hash_embedder):
     from citeqa.embed import HashEmbedder
 

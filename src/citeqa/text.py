@@ -157,6 +157,11 @@ def content_terms(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOPWORDS]
 
 
+def plural(n: int, word: str) -> str:
+    """ "1 passage", "2 passages": counts read as English in messages."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def squash(text: str) -> str:
     """Whitespace runs → one space (for display only; quotes keep the exact article text)."""
     return " ".join(text.split())
