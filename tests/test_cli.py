@@ -97,3 +97,23 @@ def test_damaged_store_is_one_line_no_traceback(cli_kb, tmp_path):
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
         assert "citeqa ingest" in r.stderr  # says how to get going again
+
+
+def test_terminal_chat_prints_numbered_citations_and_follows_up(cli_kb):
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1")
+    r = subprocess.run(
+        [sys.executable, "-m", "citeqa.cli", "chat", "--kb", str(cli_kb)],
+        input="Where will the Heydar Aliyev-2023 drills be held?\nWhich border checkpoint did they pass?\n\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "citeqa chat over 1 article in" in out
+    assert "you> Where will the Heydar Aliyev-2023 drills be held?" in out  # piped questions are echoed
+    first, follow = out.split("you> Which border checkpoint")
+    assert "Kars" in first and "[1] Heydar Aliyev 2023 drills, 2023-04-18" in first
+    assert "Sadarak" in follow and '    "' in follow  # the quoted span under its citation

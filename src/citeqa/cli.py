@@ -91,13 +91,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     qa = Assistant.open(_kb(args))
     session = qa.chat()
-    print(f"citeqa chat over {len(qa.articles())} articles in {_kb(args)}. Empty line or Ctrl-D quits.")
+    n = plural(len(qa.articles()), "article")
+    print(f"citeqa chat over {n} in {_kb(args)}. Empty line or Ctrl-D quits.")
+    piped = not sys.stdin.isatty()
     while True:
         try:
             line = input("\nyou> ")
         except EOFError:
             print()
             return 0
+        if piped:  # a terminal echoes what was typed; a pipe doesn't, and the transcript needs it
+            print(line)
         if not line.strip():
             return 0
         try:
