@@ -247,10 +247,23 @@ class ChatPage:
         `make run` re-ingests the uploads folder, which would otherwise bring the article back."""
         article = self.qa.article(article_id)  # InputError for an unknown id
         self.qa.remove(article_id)
-        copy = self.uploads / Path(article.path).name if article.path else None
-        if copy is not None and copy.is_file() and all(a.path != article.path for a in self.qa.articles()):
+        copy = self._upload_copy(article)
+        if copy is not None and all(a.path != article.path for a in self.qa.articles()):
             copy.unlink(missing_ok=True)
         return article
+
+    def _upload_copy(self, article: Any) -> Path | None:
+        """The file in the uploads folder this article was read from, or None. The page stores an
+        upload's path as its bare file name; `make run` as a path to `<kb>/uploads/<name>`. An article
+        from elsewhere with the same file name ("data/2023/report.txt") is not the upload."""
+        if not article.path:
+            return None
+        copy = self.uploads / Path(article.path).name
+        if not copy.is_file():
+            return None
+        if article.path == copy.name or Path(article.path).resolve() == copy.resolve():
+            return copy
+        return None
 
     # ---- the documented API (gradio_client); Gradio derives the schema from the type hints
 

@@ -356,3 +356,20 @@ def test_api_errors_carry_the_message_and_leave_no_traceback_in_the_log():
 
     err = _api_error(InputError("the question is empty"))
     assert err.message == "The question is empty." and err.print_exception is False
+
+
+def test_only_the_upload_itself_is_taken_for_an_articles_upload_copy(tmp_path):
+    from citeqa_app.handlers import ChatPage
+
+    uploads = tmp_path / "kb" / "uploads"
+    uploads.mkdir(parents=True)
+    (uploads / "report.txt").write_text("x")
+    page = SimpleNamespace(uploads=uploads)
+
+    def copy(path):
+        return ChatPage._upload_copy(page, SimpleNamespace(path=path))
+
+    assert copy("report.txt") == uploads / "report.txt"  # saved by the page: the bare name
+    assert copy(str(uploads / "report.txt")) == uploads / "report.txt"  # re-ingested by `make run`
+    assert copy("data/2023/report.txt") is None  # another article with the same file name
+    assert copy("other.txt") is None and copy("") is None

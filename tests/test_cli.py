@@ -76,8 +76,9 @@ def test_ingest_reports_skipped_files(tmp_path):
     assert "1 added" in r.stdout and "skipped" in r.stdout and "bad.txt" in r.stdout
 
 
-def test_ingest_of_nothing_that_exists_is_an_error(tmp_path):
-    r = run("ingest", str(tmp_path / "typo-dir"), kb=tmp_path / "kb")
+@pytest.mark.parametrize("name", ["typo-dir", "a" * 300])  # 300 characters: too long for a file name
+def test_ingest_of_nothing_that_exists_is_an_error(tmp_path, name):
+    r = run("ingest", str(tmp_path / name), kb=tmp_path / "kb")
     assert r.returncode == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "kb").exists()  # nothing was built
 
@@ -92,7 +93,8 @@ def test_damaged_store_is_one_line_no_traceback(cli_kb, tmp_path):
     page = 4096
     data[page:] = bytes((i * 7 + 3) % 251 for i in range(len(data) - page))  # every page but the header
     db.write_bytes(bytes(data))
-    for args in (("ask", "Where will the drills be held?"), ("list",), ("remove", "x")):
+    commands = [("ask", "Where is it held?"), ("list",), ("remove", "x"), ("verify",), ("repair",)]
+    for args in commands:
         r = run(*args, kb=kb)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

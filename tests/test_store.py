@@ -192,3 +192,21 @@ def test_concurrent_saves_of_one_generation_do_not_collide(tmp_path, hash_embedd
 
 def test_seed_file_is_the_demo_corpus():
     assert SEED.is_file() and Path(REPO / "data" / "articles").is_dir()
+
+
+def test_only_real_corruption_is_called_damage(tmp_path):
+    import sqlite3
+
+    from citeqa.errors import KBLockedError
+    from citeqa.store import damaged_store
+
+    corrupt = damaged_store(tmp_path, sqlite3.DatabaseError("database disk image is malformed"))
+    assert "damaged" in str(corrupt) and "citeqa ingest" in str(corrupt)
+    assert isinstance(damaged_store(tmp_path, sqlite3.OperationalError("database is locked")), KBLockedError)
+    for fine in (
+        sqlite3.ProgrammingError("Cannot operate on a closed database."),
+        sqlite3.OperationalError("attempt to write a readonly database"),
+        sqlite3.OperationalError("database or disk is full"),
+    ):
+        err = damaged_store(tmp_path, fine)
+        assert "damaged" not in str(err) and "ingest" not in str(err) and "disk" in str(err)

@@ -87,8 +87,9 @@ def _repair(
         rows = [(str(exc),)]
     if rows != [("ok",)]:
         conn.close()
+        first = " ".join(str(rows[0][0]).split())[:200]  # integrity_check can list hundreds of pages
         raise KBError(
-            f"the store {root / DB} is damaged ({rows[0][0]}); it holds the articles themselves, so it "
+            f"the store {root / DB} is damaged ({first}); it holds the articles themselves, so it "
             f"cannot be repaired: build the knowledge base again with `citeqa ingest PATH --kb {root}`"
         )
     try:

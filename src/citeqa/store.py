@@ -493,14 +493,20 @@ class KnowledgeBase:
 
 
 def damaged_store(root: Path, exc: Exception) -> KBError:
-    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-        return KBLockedError(
-            f"the store {root / DB} is busy ({exc}); try again when the other writer is done"
+    """The KBError for a SQLite failure: only real corruption gets "rebuild" advice; a busy, full,
+    read-only or closed store is not damaged and must not send anyone to throw it away."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
+        return KBLockedError(f"the store {root / DB} is busy ({text}); try again when the writer is done")
+    code = getattr(exc, "sqlite_errorname", "") or ""  # Python 3.11+
+    if code.startswith("SQLITE_CORRUPT") or code == "SQLITE_NOTADB" or "malformed" in text:
+        return KBError(
+            f"the store {root / DB} is damaged ({text}); it holds the articles themselves, so build "
+            "the knowledge base again with `citeqa ingest PATH --kb NEW_DIR`"
         )
     return KBError(
-        f"the store {root / DB} is damaged ({exc}); `citeqa verify --kb {root}` shows what is wrong; "
-        f"it holds the articles themselves, so build the knowledge base again with "
-        f"`citeqa ingest PATH --kb NEW_DIR`"
+        f"the store {root / DB} could not be used ({type(exc).__name__}: {text}); check the disk "
+        "(free space, permissions) and try again"
     )
 
 
