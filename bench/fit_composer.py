@@ -86,9 +86,9 @@ def write_model(w, b, cw, cb, thr) -> None:  # type: ignore[no-untyped-def]
     path.write_text("\n".join(lines))
 
 
-def main() -> None:
-    from sklearn.linear_model import LogisticRegression
-
+def fitting_data():  # type: ignore[no-untyped-def]
+    """(assistant, half A, half B, train rows, eval rows): 3,000 questions of half A's articles to fit
+    on, and the seeded 2,000-question sample to report on, each with its cached retrieval."""
     from citeqa.datasets import sample
 
     qa, data = squad_assistant("article")
@@ -98,8 +98,13 @@ def main() -> None:
     eval_ids = {q.id for q in evalset}
     pool = [q for q in data.questions if q.relevant_article_ids[0] in half_a and q.id not in eval_ids]
     train = random.Random(1).sample(pool, min(3000, len(pool)))
-    rows_train = retrieve_all(qa, train, "train")
-    rows_eval = retrieve_all(qa, evalset, "eval")
+    return qa, half_a, half_b, retrieve_all(qa, train, "train"), retrieve_all(qa, evalset, "eval")
+
+
+def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    qa, half_a, half_b, rows_train, rows_eval = fitting_data()
 
     # 1. Sentence scorer: P(sentence holds a gold answer), fitted on half A, own article present.
     tab = sentence_table(rows_train, True)

@@ -21,8 +21,7 @@ import time
 import numpy as np
 
 from bench.common import pct
-from bench.fit_composer import PASSAGES, TITLES, normalize, retrieve_all, split_articles
-from bench.squad_kb import squad_assistant
+from bench.fit_composer import PASSAGES, TITLES, fitting_data, normalize
 from citeqa.features import sentence_features
 from citeqa.text import STOPWORDS
 
@@ -208,16 +207,7 @@ def main() -> None:
     ap.add_argument("--project", action="store_true", help="also train a linear projection for MaxSim")
     args = ap.parse_args()
 
-    from citeqa.datasets import sample
-
-    qa, data = squad_assistant("article")
-    TITLES.update({a.id: a.title for a in data.articles})
-    half_a, half_b = split_articles([a.id for a in data.articles])
-    evalset = sample(data.questions, 2000, seed=0)
-    eval_ids = {q.id for q in evalset}
-    pool = [q for q in data.questions if q.relevant_article_ids[0] in half_a and q.id not in eval_ids]
-    rows_train = retrieve_all(qa, random.Random(1).sample(pool, min(3000, len(pool))), "train")
-    rows_eval = retrieve_all(qa, evalset, "eval")
+    qa, _, half_b, rows_train, rows_eval = fitting_data()
 
     model, tok = qa.embedder._model, qa.embedder._model.tokenizer
     passages = {c.hit.passage.id: c.hit.passage.text for r in rows_train + rows_eval for c in r[2][:PASSAGES]}

@@ -181,8 +181,8 @@ class KnowledgeBase:
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
-        """The lock, and a damaged store (SQLite's "database disk image is malformed", ...) turned into
-        a KBError that says what to do, instead of a traceback from deep inside a read."""
+        """The lock, and any SQLite failure (a damaged, busy, full or read-only store) turned into a
+        KBError that says what to do (`damaged_store`), instead of a traceback from deep inside a read."""
         with self._lock:
             try:
                 yield
