@@ -12,7 +12,7 @@ import argparse
 import pickle
 
 from bench.common import RUNS
-from bench.fit_composer import normalize, split_articles
+from bench.fit_composer import holds_answer, in_gold, split_articles
 from bench.squad_kb import squad_assistant
 from citeqa import answer_model
 from citeqa.answer import ArticleMeta, ComposerSettings, compose
@@ -32,12 +32,9 @@ def main() -> None:
         for q, qvec, cands in rows:
             gold = q.relevant_spans[0]
             a = compose(q.question, qvec, cands[:5], meta, settings)
-            hit += any(normalize(x) in normalize(a.text) for x in q.answers)
+            hit += holds_answer(a.text, q.answers)
             cites += len(a.citations)
-            cites_ok += sum(
-                c.article_id == gold.article_id and gold.start <= c.start and c.end <= gold.end
-                for c in a.citations
-            )
+            cites_ok += sum(in_gold(c.article_id, c.start, c.end, gold) for c in a.citations)
             if gold.article_id in half_b:
                 n_b += 1
                 answered += not a.abstained

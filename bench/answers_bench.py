@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from bench.common import pct
-from bench.fit_composer import normalize, split_articles
+from bench.fit_composer import holds_answer, in_gold, split_articles
 from bench.squad_kb import squad_assistant
 from citeqa.answer import compose
 from citeqa.datasets import sample
@@ -41,18 +41,17 @@ def main() -> None:
     t_start = time.perf_counter()
     for q in qs:
         gold = q.relevant_spans[0]
-        golds = [normalize(a) for a in q.answers]
         t0 = time.perf_counter()
         a = qa.ask(q.question)
         lat.append((time.perf_counter() - t0) * 1e3)
-        ok = any(g in normalize(a.text) for g in golds)
+        ok = holds_answer(a.text, q.answers)
         hit += ok
         for c in a.citations:
             cites += 1
-            cite_ok += c.article_id == gold.article_id and gold.start <= c.start and c.end <= gold.end
+            cite_ok += in_gold(c.article_id, c.start, c.end, gold)
             roundtrip += texts[c.article_id][c.start : c.end] == c.quote
         if not args.no_baseline:
-            base_hit += _baseline_hit(qa, q.question, a.hits[:3], golds)
+            base_hit += _baseline_hit(qa, q.question, a.hits[:3], q.answers)
         if gold.article_id in half_b:
             ans_conf.append(a.confidence)
             ans_ok.append(ok and not a.abstained)
@@ -85,7 +84,7 @@ def main() -> None:
         )
 
 
-def _baseline_hit(qa, question: str, hits, golds: list[str]) -> bool:  # type: ignore[no-untyped-def]
+def _baseline_hit(qa, question: str, hits, answers: list[str]) -> bool:  # type: ignore[no-untyped-def]
     """Naive: every sentence of the top 3 passages encoded on its own; the best by cosine."""
     sents = [
         h.passage.text[s.start - h.passage.start : s.end - h.passage.start]
@@ -96,7 +95,7 @@ def _baseline_hit(qa, question: str, hits, golds: list[str]) -> bool:  # type: i
         return False
     vecs = qa.embedder.encode_queries(sents + [question])
     best = sents[int(np.argmax(vecs[:-1] @ vecs[-1]))]
-    return any(g in normalize(best) for g in golds)
+    return holds_answer(best, answers)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,17 @@ def normalize(s: str) -> str:
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", s).split())
 
 
+def holds_answer(text: str, answers) -> bool:  # type: ignore[no-untyped-def]
+    """answer_hit: a gold answer, SQuAD-normalised, appears in the text."""
+    low = normalize(text)
+    return any(normalize(a) in low for a in answers)
+
+
+def in_gold(article_id: str, start: int, end: int, gold) -> bool:  # type: ignore[no-untyped-def]
+    """Citation precision's test: the span lies inside the gold paragraph."""
+    return article_id == gold.article_id and gold.start <= start and end <= gold.end
+
+
 def split_articles(titles: list[str], seed: int = 0) -> tuple[set[str], set[str]]:
     t = sorted(titles)
     random.Random(seed).shuffle(t)
@@ -58,8 +69,7 @@ def sentence_table(rows, own_article: bool, titles=None):  # type: ignore[no-unt
         gold = q.relevant_spans[0]
         kept = [c for c in cands if own_article or c.hit.passage.article_id != gold.article_id][:5]
         sents, X = sentence_features(q.question, qvec, kept, PASSAGES, TITLES)
-        golds = [normalize(a) for a in q.answers]
-        y = np.array([own_article and any(g in normalize(s.text) for g in golds) for s in sents], dtype=float)
+        y = np.array([own_article and holds_answer(s.text, q.answers) for s in sents], dtype=float)
         table.append((q, sents, X, y))
     return table
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pickle
 
 from bench.common import RUNS
-from bench.fit_composer import normalize
+from bench.fit_composer import holds_answer, in_gold
 from bench.squad_kb import squad_assistant
 from citeqa.answer import ArticleMeta, ComposerSettings, compose
 
@@ -29,10 +29,10 @@ def main() -> None:
         for q, qvec, cands in rows:
             a = compose(q.question, qvec, cands[:5], meta, st)
             g = q.relevant_spans[0]
-            hit += any(normalize(x) in normalize(a.text) for x in q.answers)
+            hit += holds_answer(a.text, q.answers)
             for c in a.citations:
                 cites += 1
-                ok += c.article_id == g.article_id and g.start <= c.start and c.end <= g.end
+                ok += in_gold(c.article_id, c.start, c.end, g)
         n = len(rows)
         print(
             f"max {max_s} ratio {ratio:.2f} scope {scope}: answer_hit {hit / n:.3f}  citation_precision "

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from bench.common import pct
-from bench.fit_composer import PASSAGES, TITLES, fitting_data, normalize
+from bench.fit_composer import PASSAGES, TITLES, fitting_data, holds_answer, in_gold
 from citeqa.features import sentence_features
 from citeqa.text import STOPWORDS
 
@@ -85,14 +85,10 @@ def tables(rows, P, Q):  # type: ignore[no-untyped-def]
         mean = sim.mean(0)
         share = (sim == sim.max(1, keepdims=True)).mean(0)
         E = np.hstack([E, np.stack([mean, share, sim.max(0), mean - mean.max()], 1).astype(np.float32)])
-        golds = [normalize(a) for a in q.answers]
         g = q.relevant_spans[0]
-        y = np.array([any(x in normalize(s.text) for x in golds) for s in sents], dtype=float)
+        y = np.array([holds_answer(s.text, q.answers) for s in sents], dtype=float)
         inside = np.array(
-            [
-                s.hit.passage.article_id == g.article_id and g.start <= s.start and s.end <= g.end
-                for s in sents
-            ],
+            [in_gold(s.hit.passage.article_id, s.start, s.end, g) for s in sents],
             dtype=float,
         )
         out.append((q.relevant_article_ids[0], X, E, y, inside))
@@ -124,7 +120,7 @@ def projection(rows_train, rows_eval, P, Q, half_b, dim: int = 128, epochs: int 
     def prep(rows):  # type: ignore[no-untyped-def]
         out = []
         for q, _, cands in rows:
-            g, golds = q.relevant_spans[0], [normalize(a) for a in q.answers]
+            g = q.relevant_spans[0]
             toks, seg, good = [], [], []
             for c in cands[:PASSAGES]:
                 p = c.hit.passage
@@ -135,12 +131,8 @@ def projection(rows_train, rows_eval, P, Q, half_b, dim: int = 128, epochs: int 
                         text = p.text[sp.start - p.start : sp.end - p.start]
                         toks.append(pv[sel])
                         seg += [len(good)] * int(sel.sum())
-                        good.append(
-                            p.article_id == g.article_id
-                            and g.start <= sp.start
-                            and sp.end <= g.end
-                            and any(x in normalize(text) for x in golds)
-                        )
+                        inside = in_gold(p.article_id, sp.start, sp.end, g)
+                        good.append(inside and holds_answer(text, q.answers))
             if good:
                 t = torch.tensor
                 out.append(

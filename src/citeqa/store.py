@@ -518,10 +518,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, commits are atomic
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise KBError(
-            f"the store {path} is not a readable SQLite file ({exc}); rebuild with `citeqa ingest`"
-        ) from exc
+    except sqlite3.DatabaseError as exc:  # not SQLite at all, damaged, locked, unwritable
+        raise damaged_store(path.parent, exc) from exc
     return conn
 
 
