@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from citeqa.errors import MissingDependencyError
+from citeqa.text import plural
 
 
 def is_loopback(host: str) -> bool:
@@ -43,7 +44,8 @@ def serve(kb: Path, host: str = "127.0.0.1", port: int = 7860) -> int:
     qa = Assistant.open(kb)
     counts = qa.kb.counts()
     print(
-        f"citeqa: loading the model for {kb} ({counts['articles']} articles, {counts['passages']} passages)…",
+        f"citeqa: loading the model for {kb} ({plural(counts['articles'], 'article')}, "
+        f"{plural(counts['passages'], 'passage')})…",
         flush=True,
     )
     # Load the model and the ONNX question encoder now (exported once, ~2 s, on a fresh machine),
