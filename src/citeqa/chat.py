@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from citeqa.schema import Answer
-from citeqa.text import STOPWORDS, content_terms, words
+from citeqa.schema import Answer, Citation
+from citeqa.text import STOPWORDS, content_terms, squash, words
 
 if TYPE_CHECKING:
     from citeqa.assistant import Assistant
@@ -72,7 +72,7 @@ class ChatSession:
 
     assistant: Assistant
     history: list[Turn] = field(default_factory=list)
-    max_turns: int = 20
+    max_turns: int = 50  # as many as the page shows, so an export holds the whole visible conversation
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def resolve(self, question: str) -> str:
@@ -94,3 +94,50 @@ class ChatSession:
     def reset(self) -> None:
         with self._lock:
             self.history.clear()
+
+    def to_markdown(self) -> str:
+        """The conversation as Markdown: each question, its answer with the [n] markers, and under it
+        the numbered citations (title, date, quoted span). Article and user text is escaped, so a
+        quote's markup reads as text wherever the file is rendered."""
+        with self._lock:
+            turns = list(self.history)
+        parts = ["# citeqa conversation", ""]
+        if not turns:
+            parts += ["_No questions yet._", ""]
+        for i, turn in enumerate(turns, start=1):
+            parts += [f"## {i}. {md_escape(turn.question)}", "", _answer_markdown(turn.answer), ""]
+            cites = [_citation_markdown(c) for c in turn.answer.citations]
+            if cites:
+                parts += [*cites, ""]
+        return "\n".join(parts)
+
+
+# Characters that start emphasis, code, links, HTML, entities or headings anywhere in a line
+# ("(" and "!" need a "[" first, so escaping "[" is enough); a backslash makes each literal.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#~&])")
+_MD_LIST_START = re.compile(r"^(\d+)([.)])|^([-+=])")
+
+
+def md_escape(text: str) -> str:
+    """One line of plain text that renders as itself in Markdown (whitespace runs become one space)."""
+    out = _MD_SPECIAL.sub(r"\\\1", squash(text))
+    # A line that starts like a list item or a setext underline would change the block it is in.
+    return _MD_LIST_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", out)
+
+
+def _answer_markdown(answer: Answer) -> str:
+    """The answer's sentences, escaped, each followed by its own unescaped [n] markers."""
+    if not answer.sentences:  # an abstention: "The articles don't say. <reason>."
+        return md_escape(answer.text)
+    out = []
+    for s in answer.sentences:
+        markers = "".join(f" [{n}]" for n in s.citations)
+        body = s.text[: -len(markers)] if markers and s.text.endswith(markers) else s.text
+        out.append(md_escape(body) + markers)
+    return " ".join(out)
+
+
+def _citation_markdown(c: Citation) -> str:
+    title = md_escape(c.title or c.article_id)
+    date = f" ({md_escape(c.published)})" if c.published else ""
+    return f"- [{c.n}] **{title}**{date}: “{md_escape(c.quote)}”"
