@@ -101,3 +101,31 @@ def test_reopen_sees_the_same_state(seed_qa, real_embedder):
     qa = Assistant.open(path, embedder=real_embedder)
     assert qa.search("kangaroos", top_k=1)[0].passage.article_id == "x"
     assert qa.verify() == []
+
+
+@pytest.mark.filterwarnings("ignore::citeqa.ingest.EncodingNote")
+def test_cp1252_and_utf16_articles_are_answered_with_citations_that_round_trip(tmp_path, real_embedder):
+    cafe = (
+        "title: Café Müller reopens\ndate: 2023-05-02\n\n"
+        "The Café Müller – known in Kars as “the blue house” – reopened on Tuesday after two years. "
+        "Its owner, José Peña, said the crème brûlée stays on the menu.\n"
+    )
+    bridge = (
+        "Title: Araz bridge\n\nThe “friendship” bridge over the Araz river – 212 metres long – "
+        "opened to lorries on Friday. Its toll is 5 € a crossing.\n"
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "cafe.txt").write_bytes(cafe.encode("cp1252"))
+    (tmp_path / "docs" / "bridge.txt").write_bytes(bridge.encode("utf-16"))
+    qa = Assistant.build([tmp_path / "docs"], kb=tmp_path / "kb", embedder=real_embedder, progress=False)
+    assert sorted(a.id for a in qa.articles()) == ["bridge", "cafe"]
+    assert qa.article("cafe").text == cafe.split("\n\n", 1)[1].strip()  # the decoded text is stored
+    assert qa.article("cafe").title == "Café Müller reopens"
+    for question, words in [
+        ("What stays on the menu at the Café Müller?", "crème brûlée"),
+        ("How long is the friendship bridge over the Araz river?", "212 metres"),
+    ]:
+        answer = qa.ask(question)
+        assert any(words in c.quote for c in answer.citations), answer.text
+        assert round_trips(qa, answer)
+    qa.close()

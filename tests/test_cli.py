@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -115,7 +116,212 @@ def test_terminal_chat_prints_numbered_citations_and_follows_up(cli_kb):
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "citeqa chat over 1 article in" in out
+    assert "Loading the model…" in r.stderr  # before the prompt, not while the first question waits
     assert "you> Where will the Heydar Aliyev-2023 drills be held?" in out  # piped questions are echoed
     first, follow = out.split("you> Which border checkpoint")
     assert "Kars" in first and "[1] Heydar Aliyev 2023 drills, 2023-04-18" in first
     assert "Sadarak" in follow and '    "' in follow  # the quoted span under its citation
+
+
+# --- --kb naming a file (issue 12) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ingest", str(REPO / "data" / "articles")),
+        ("ask", "Where?"),
+        ("list",),
+        ("verify",),
+        ("remove", "some-id"),
+    ],
+)
+@pytest.mark.parametrize("under", [False, True])  # --kb kbfile, --kb kbfile/sub
+def test_kb_that_is_a_file_is_one_clear_line(tmp_path, args, under):
+    kbfile = tmp_path / "kbfile"
+    kbfile.write_text("x\n")
+    r = run(*args, kb=kbfile / "sub" if under else kbfile)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "is a file" in r.stderr and "knowledge-base folder" in r.stderr
+    assert "no knowledge base at" not in r.stderr  # no advice to run an ingest that would fail
+    assert kbfile.read_text() == "x\n"
+
+
+# --- a closed pipe (issue 12) --------------------------------------------------------------------
+
+
+def _closed_early(*args: str) -> subprocess.Popen[bytes]:
+    """Run citeqa with its stdout a pipe whose reader has already gone (as after `| head -1`)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "citeqa.cli", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
+    proc.stdout.close()  # long before the child has imported anything, let alone printed
+    proc.wait(timeout=300)
+    return proc
+
+
+def _quiet_broken_pipe(proc: subprocess.Popen[bytes]) -> None:
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.returncode == 141, err  # 128 + SIGPIPE, as a shell reports for `yes | head`
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
+
+
+@pytest.fixture(scope="module")
+def big_kb(tmp_path_factory):
+    """700 articles (HashEmbedder): `list --json` prints far more than a pipe buffer holds."""
+    from citeqa import Assistant
+    from citeqa.embed import HashEmbedder
+    from citeqa.schema import Article
+
+    kb = tmp_path_factory.mktemp("big") / "kb"
+    docs = [
+        Article(id=f"doc-{i:04d}", title=f"Report {i}", text=f"Report {i} says the river rose.")
+        for i in range(700)
+    ]
+    Assistant.build(docs, kb=kb, embedder=HashEmbedder(dim=8), progress=False).close()
+    return kb
+
+
+def test_list_into_head_stops_quietly(big_kb):
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "citeqa.cli", "list", "--json", "--kb", str(big_kb)]
+    lister = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
+    head = subprocess.run(["head", "-c", "100"], stdin=lister.stdout, capture_output=True, timeout=300)
+    lister.stdout.close()  # head holds the only reading end; when it exits, the pipe is closed
+    lister.wait(timeout=300)
+    assert head.stdout.startswith(b'[\n  {\n    "id": "doc-0000"') and len(head.stdout) == 100
+    _quiet_broken_pipe(lister)
+
+
+@pytest.mark.parametrize("args", [("list",), ("list", "--json")])
+def test_list_into_a_closed_pipe_stops_quietly(big_kb, args):
+    _quiet_broken_pipe(_closed_early(*args, "--kb", str(big_kb)))
+
+
+def test_ask_and_ingest_into_a_closed_pipe_stop_quietly(cli_kb):
+    _quiet_broken_pipe(_closed_early("ask", "Where will the drills be held?", "--json", "--kb", str(cli_kb)))
+    # Unchanged articles: nothing is embedded, the report is all there is to print.
+    ingest = ("ingest", str(REPO / "data" / "articles"), "--kb", str(cli_kb))
+    _quiet_broken_pipe(_closed_early(*ingest, "--json"))
+    _quiet_broken_pipe(_closed_early(*ingest))
+
+
+def test_eval_compare_into_a_closed_pipe_stops_quietly(tmp_path):
+    for name, value in (("a", 0.5), ("b", 0.7)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps({"recall@1": value, "ndcg@10": value}))
+    compare = ("eval", "compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    _quiet_broken_pipe(_closed_early(*compare))
+    _quiet_broken_pipe(_closed_early(*compare, "--json"))
+
+
+# --- chat: the model first, long lines clipped (issue 12) ----------------------------------------
+
+
+@pytest.fixture()
+def hash_chat(tmp_path, monkeypatch):
+    """A one-article knowledge base whose model `citeqa chat` loads is a HashEmbedder; `events`
+    records when it is loaded and when the chat asks for input."""
+    from citeqa import Assistant
+    from citeqa.embed import HashEmbedder
+    from citeqa.schema import Article
+
+    kb = tmp_path / "kb"
+    doc = Article(id="bridge", title="Bridge", text="The bridge over the Araz river opened on Friday.")
+    Assistant.build([doc], kb=kb, embedder=HashEmbedder(dim=16), progress=False).close()
+    events: list[str] = []
+
+    def load_embedder(*args, **kwargs):
+        events.append("load")
+        return HashEmbedder(dim=16)
+
+    monkeypatch.setattr("citeqa.assistant.load_embedder", load_embedder)
+    return kb, events
+
+
+def test_chat_loads_the_model_before_the_first_prompt(hash_chat, monkeypatch, capsys):
+    from citeqa.cli import main
+
+    kb, events = hash_chat
+
+    def prompt(text=""):
+        events.append("prompt")
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", prompt)
+    assert main(["chat", "--kb", str(kb)]) == 0
+    assert events == ["load", "prompt"]  # a prompt means "ready": the first question doesn't wait
+    assert "Loading the model…" in capsys.readouterr().err
+
+
+def test_chat_echoes_only_the_start_of_a_huge_piped_line(hash_chat, monkeypatch, capsys):
+    import io
+
+    from citeqa.cli import main
+
+    kb, _ = hash_chat
+    monkeypatch.setattr("sys.stdin", io.StringIO("x" * 5_000_000 + "\n\n"))
+    assert main(["chat", "--kb", str(kb)]) == 0
+    out = capsys.readouterr().out
+    assert len(out) < 1000, out[:300]
+    assert "you> " + "x" * 200 + "…\n" in out  # the echo: a prefix, marked as cut
+    assert "citeqa: the question is 5,000,000 characters long" in out  # the one-line error after it
+
+
+# --- ingest notes files that were not UTF-8 (issue 12) -------------------------------------------
+
+
+def test_ingest_reports_the_encoding_of_files_that_are_not_utf8(tmp_path, monkeypatch, capsys):
+    from citeqa.cli import main
+    from citeqa.embed import HashEmbedder
+
+    monkeypatch.setattr("citeqa.assistant.load_embedder", lambda *a, **k: HashEmbedder(dim=16))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "cafe.txt").write_bytes("The café – “quoted” – reopened in Kars.".encode("cp1252"))
+    (docs / "wide.md").write_bytes("# Wide\n\nA bridge opened on Friday.".encode("utf-16"))
+    (docs / "plain.txt").write_text("A plain UTF-8 article.", encoding="utf-8")
+    (docs / "bad.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    assert main(["ingest", str(docs), "--kb", str(tmp_path / "kb"), "--json", "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(report["added"]) == ["cafe", "plain", "wide"]
+    assert report["encodings"] == [
+        {"path": "cafe.txt", "encoding": "cp1252"},
+        {"path": "wide.md", "encoding": "utf-16"},
+    ]
+    assert [s["path"] for s in report["skipped"]] == ["bad.txt"]
+    assert main(["ingest", str(docs), "--kb", str(tmp_path / "kb"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "  note cafe.txt: read as cp1252, not UTF-8\n" in out and "  note wide.md: read as utf-16" in out
+    assert "  skipped bad.txt: not text (a binary file" in out
+
+
+# --- help (issue 12) ---------------------------------------------------------------------------
+
+
+def _parsers(parser: argparse.ArgumentParser, name: str = "citeqa"):
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _parsers(sub, f"{name} {sub_name}")
+
+
+def test_every_option_and_subcommand_has_help():
+    from citeqa.cli import build_parser
+
+    parser = build_parser()
+    names = [name for name, _ in _parsers(parser)]
+    assert {"citeqa ingest", "citeqa ask", "citeqa chat", "citeqa eval", "citeqa list"} <= set(names)
+    missing = []
+    for name, p in _parsers(parser):
+        for action in p._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if isinstance(action, argparse._SubParsersAction):
+                missing += [f"{name} {c.dest}" for c in action._choices_actions if not (c.help or "").strip()]
+            elif not (action.help or "").strip() or action.help == argparse.SUPPRESS:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert missing == []

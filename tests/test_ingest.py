@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from dataclasses import replace
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from citeqa import ingest
 from citeqa.errors import InputError
-from citeqa.ingest import SUPPORTED_SUFFIXES, article_from_record, content_hash, read_paths
+from citeqa.ingest import SUPPORTED_SUFFIXES, EncodingNote, article_from_record, content_hash, read_paths
 from citeqa.schema import Article, Skipped
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "articles" / "heydar-aliyev-2023-drills.txt"
@@ -209,6 +210,7 @@ def test_html_without_text_is_empty(tmp_path: Path) -> None:
     assert read_paths([tmp_path / "e.html"]) == ([], [Skipped("e.html", "empty body")])
 
 
+@pytest.mark.filterwarnings("ignore::citeqa.ingest.EncodingNote")
 def test_html_latin1_declared(tmp_path: Path) -> None:
     page = (
         '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head>'
@@ -271,13 +273,101 @@ def test_article_from_record() -> None:
         article_from_record(json.loads('{"text": "bad \\ud800"}'), where="row 4")
 
 
+# --- encodings ----------------------------------------------------------------------------------
+
+NOT_TEXT = "not text (a binary file, or an encoding that could not be recognised: re-save it as UTF-8)"
+CAFE = "café – “quoted”"  # é, an en dash and curly quotes: bytes 0x80-0x9f in Windows-1252
+
+
+def read_noting(paths: list[Path]) -> tuple[list[Article], list[Skipped], dict[str, str]]:
+    """read_paths, plus the encoding noted for each file that was not UTF-8."""
+    with pytest.warns() as caught:
+        articles, skipped = read_paths(paths)
+    notes = {w.message.path: w.message.encoding for w in caught if isinstance(w.message, EncodingNote)}
+    return articles, skipped, notes
+
+
+def test_cp1252_latin1_and_utf16_files_are_read_and_noted(tmp_path: Path) -> None:
+    write(tmp_path / "cp1252.txt", f"title: {CAFE}\r\n\r\nLe {CAFE} ouvre à Kars.\r\n".encode("cp1252"))
+    write(tmp_path / "latin1.md", "# Niño\n\nEl niño comió jamón en Logroño.\n".encode("latin-1"))
+    write(tmp_path / "short.txt", "Müller".encode("latin-1"))  # too short for any language statistics
+    write(tmp_path / "le.txt", f"Ein {CAFE} in Köln.\n".encode("utf-16"))  # "utf-16" writes a BOM
+    write(tmp_path / "be.md", codecs.BOM_UTF16_BE + f"# Wide\n\n{CAFE}, big-endian.".encode("utf-16-be"))
+    page = f"<html><head><title>Wide</title></head><body><p>{CAFE}: a page in UTF-16.</p></body></html>"
+    write(tmp_path / "page.html", page.encode("utf-16"))
+    write(tmp_path / "plain.txt", f"{CAFE} in UTF-8, the fast path.")
+    write(tmp_path / "binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    articles, skipped, notes = read_noting([tmp_path])
+    assert {a.id: a.text for a in articles} == {  # the decoded text is what is stored
+        "be": f"{CAFE}, big-endian.",
+        "cp1252": f"Le {CAFE} ouvre à Kars.",
+        "latin1": "El niño comió jamón en Logroño.",
+        "le": f"Ein {CAFE} in Köln.",  # the byte-order mark is not part of the text
+        "page": f"{CAFE}: a page in UTF-16.",
+        "plain": f"{CAFE} in UTF-8, the fast path.",
+        "short": "Müller",
+    }
+    titles = {a.id: a.title for a in articles}
+    assert titles["cp1252"] == CAFE and titles["latin1"] == "Niño"  # metadata is decoded too
+    assert skipped == [Skipped("binary.txt", NOT_TEXT)]  # binary is still binary, with the reason
+    assert notes == {  # every file that was not UTF-8 and what it was read as; plain.txt is not here
+        "be.md": "utf-16",
+        "cp1252.txt": "cp1252",
+        "latin1.md": "cp1252",  # Latin-1 is read as its superset Windows-1252, as browsers do
+        "le.txt": "utf-16",
+        "page.html": "utf-16",
+        "short.txt": "cp1252",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        (
+            "Türkiye'nin başkenti Ankara'dır. Dışişleri Bakanlığı açıklama yaptı; görüşmeler sürüyor.",
+            "cp1254",
+        ),
+        ("Zażółć gęślą jaźń. Wczoraj w Krakowie odbyło się spotkanie, na którym omówiono plany.", "cp1250"),
+        ("Привет, как дела? Это статья в кодировке Windows-1251, довольно длинный текст.", "cp1251"),
+        # A French paragraph, long enough that charset-normalizer alone ranks cp775 ("cafķ") first.
+        (f"Le {CAFE} a rouvert lundi. Les visiteurs ont goûté la crème brûlée. " * 50, "cp1252"),
+    ],
+    ids=["turkish", "polish", "russian", "french"],
+)
+def test_other_code_pages_keep_their_own(tmp_path: Path, text: str, encoding: str) -> None:
+    articles, skipped, notes = read_noting([write(tmp_path / "a.txt", text.encode(encoding))])
+    assert [a.text for a in articles] == [text.strip()] and not skipped
+    assert notes == {"a.txt": encoding}
+
+
+def test_html_declared_charset_beats_the_guess(tmp_path: Path) -> None:
+    # Labelled Latin-1 but holding Windows-1252 quotes: read as Windows-1252, as browsers do.
+    page = f'<html><head><meta charset="iso-8859-1"><title>T</title></head><body><p>{CAFE} ici.</p>'
+    articles, _, notes = read_noting([write(tmp_path / "w.html", page.encode("cp1252"))])
+    assert articles[0].text == f"{CAFE} ici." and notes == {"w.html": "cp1252"}
+    # A declaration that the bytes contradict is ignored: they are still read.
+    page = f'<html><head><meta charset="utf-8"><title>T</title></head><body><p>{CAFE} ici.</p>'
+    articles, _, notes = read_noting([write(tmp_path / "x.html", page.encode("cp1252"))])
+    assert articles[0].text == f"{CAFE} ici." and notes == {"x.html": "cp1252"}
+
+
+def test_utf8_files_are_not_noted(tmp_path: Path) -> None:
+    import warnings
+
+    write(tmp_path / "a.txt", f"{CAFE} in UTF-8.")
+    write(tmp_path / "b.md", b"\xef\xbb\xbf# Title\n\nWith a UTF-8 byte-order mark.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any note would raise here
+        articles, skipped = read_paths([tmp_path])
+    assert len(articles) == 2 and not skipped
+
+
 # --- bad files ----------------------------------------------------------------------------------
 
 
 def test_bad_files_are_skipped_and_good_ones_kept(tmp_path: Path) -> None:
     write(tmp_path / "binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     write(tmp_path / "nul.md", b"valid utf-8 \x00 but binary")
-    write(tmp_path / "latin1.txt", "Caf\xe9 au lait".encode("latin-1"))
     write(tmp_path / "empty.txt", b"")
     write(tmp_path / "blank.md", "  \n\n\t\n")
     write(tmp_path / "meta-only.txt", "date: 2023-04-18\n\n")
@@ -285,14 +375,12 @@ def test_bad_files_are_skipped_and_good_ones_kept(tmp_path: Path) -> None:
     write(tmp_path / "notes.pdf", b"%PDF-1.4")  # ignored inside the folder, skipped when named
     articles, skipped = read_paths([tmp_path, tmp_path / "missing.txt", tmp_path / "notes.pdf"])
     assert [a.id for a in articles] == ["good"]
-    not_text = "not UTF-8 text (binary file? otherwise re-save it as UTF-8)"
     assert reasons(skipped) == {
-        "binary.txt": not_text,
+        "binary.txt": NOT_TEXT,
         "blank.md": "empty body",
         "empty.txt": "empty body",
-        "latin1.txt": not_text,
         "meta-only.txt": "empty body",
-        "nul.md": not_text,
+        "nul.md": NOT_TEXT,
         str(tmp_path / "missing.txt"): "no such file or folder",
         "notes.pdf": "unsupported file type '.pdf'; use one of .htm .html .json .jsonl .markdown .md .txt",
     }
@@ -415,6 +503,7 @@ def test_content_hash() -> None:
 TRICKY = [b"---\n", b"<html><script>", b"<p>&#5;", b'{"articles": 3}', b"[1, 2]", b"\xef\xbb\xbf"]
 
 
+@pytest.mark.filterwarnings("ignore::citeqa.ingest.EncodingNote")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     data=st.one_of(

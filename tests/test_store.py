@@ -31,6 +31,28 @@ def test_missing_kb_says_how_to_build(tmp_path):
         Assistant.open(tmp_path / "nope")
 
 
+@pytest.mark.parametrize("under", [False, True])  # --kb kbfile, --kb kbfile/sub
+def test_a_kb_path_that_is_a_file_is_refused_clearly(tmp_path, hash_embedder, under):
+    from citeqa import ConfigError
+    from citeqa.store import KnowledgeBase, Manifest
+
+    (tmp_path / "kbfile").write_text("x\n")
+    kb = tmp_path / "kbfile" / "sub" if under else tmp_path / "kbfile"
+    builders = [
+        lambda: Assistant.build(_docs(1), kb=kb, embedder=hash_embedder, progress=False),
+        lambda: Assistant.create(kb, embedder=hash_embedder),
+        lambda: Assistant.open(kb),
+        lambda: KnowledgeBase.create(kb, Manifest(model="m", dim=4, chunker={})),
+    ]
+    for build in builders:  # never FileExistsError/NotADirectoryError, nor "run citeqa ingest" advice
+        with pytest.raises(ConfigError) as info:
+            build()
+        msg = str(info.value)
+        assert "is a file" in msg and "knowledge-base folder" in msg and "give a folder path" in msg
+        assert str(tmp_path / "kbfile") in msg
+    assert (tmp_path / "kbfile").read_text() == "x\n"  # untouched
+
+
 def test_other_model_is_refused_with_both_names(tmp_path, hash_embedder):
     Assistant.build(_docs(3), kb=tmp_path / "kb", embedder=hash_embedder, progress=False).close()
     with pytest.raises(KBMismatchError) as info:

@@ -7,13 +7,19 @@ import dataclasses
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from citeqa.config import Config, default_kb_path
 from citeqa.errors import CiteqaError, InputError
-from citeqa.schema import Answer
+from citeqa.schema import Answer, IngestReport
 from citeqa.text import plural, squash
+
+if TYPE_CHECKING:  # the model stack loads only when a command needs it
+    from citeqa.assistant import Assistant
+    from citeqa.ingest import EncodingNote
 
 
 def _kb(args: argparse.Namespace) -> Path:
@@ -28,7 +34,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise InputError(f"no such file or folder: {', '.join(args.paths)}")
     config = Config(model=args.model) if args.model else Config()
     qa = Assistant.create(_kb(args), config=config)
-    report = qa.add(args.paths, progress=not args.quiet)  # reads the files and reports what it skipped
+    report, notes = _add_noting_encodings(qa, args.paths, progress=not args.quiet)
     if args.prune:
         keep = {*report.added, *report.updated, *report.unchanged}
         stale = [a.id for a in qa.articles() if a.id not in keep]
@@ -36,24 +42,36 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             qa.remove(*stale)
             report = dataclasses.replace(report, removed=tuple(stale))
     if args.json:
-        print(
-            json.dumps(
-                {
-                    k: list(v) if isinstance(v, tuple) else v
-                    for k, v in report.__dict__.items()
-                    if k != "skipped"
-                }
-                | {"skipped": [s.__dict__ for s in report.skipped]},
-                indent=2,
-            )
-        )
+        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in report.__dict__.items()}
+        fields["skipped"] = [s.__dict__ for s in report.skipped]
+        fields["encodings"] = [{"path": n.path, "encoding": n.encoding} for n in notes]
+        print(json.dumps(fields, indent=2))
     else:
         print(f"{_kb(args)}: {report.summary()}")
+        for n in notes:
+            print(f"  note {n.path}: read as {n.encoding}, not UTF-8")
         for s in report.skipped:
             print(f"  skipped {s.path}: {s.reason}")
         if report.truncated:
             print(f"  warning: {report.truncated} passages exceed the model's window and were cut")
     return 0
+
+
+def _add_noting_encodings(
+    qa: Assistant, paths: list[str], *, progress: bool
+) -> tuple[IngestReport, list[EncodingNote]]:
+    """`qa.add(paths)`, plus the files that were not UTF-8 (ingest notes each as an `EncodingNote`
+    warning, which reaches library users too; here it becomes a line of the report)."""
+    from citeqa.ingest import EncodingNote
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EncodingNote)  # every file, even one noted earlier
+        report = qa.add(paths, progress=progress)
+    notes = [w.message for w in caught if isinstance(w.message, EncodingNote)]
+    for w in caught:  # other warnings were only caught on the way: show them as usual
+        if not isinstance(w.message, EncodingNote):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return report, notes
 
 
 def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-def]
@@ -87,10 +105,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clip(line: str, limit: int = 200) -> str:
+    return line if len(line) <= limit else line[:limit] + "…"
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from citeqa.assistant import Assistant
 
     qa = Assistant.open(_kb(args))
+    # Load the model (and the ONNX question encoder) before the first prompt, not while the first
+    # question waits: the prompt then means "ready".
+    print("Loading the model…", file=sys.stderr, flush=True)
+    qa.embedder.encode_queries(["a warm-up question"])
     session = qa.chat()
     n = plural(len(qa.articles()), "article")
     print(f"citeqa chat over {n} in {_kb(args)}. Empty line or Ctrl-D quits.")
@@ -102,7 +128,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print()
             return 0
         if piped:  # a terminal echoes what was typed; a pipe doesn't, and the transcript needs it
-            print(line)
+            print(_clip(line))  # a prefix: a 5 MB line would bury the one-line error after it
         if not line.strip():
             return 0
         try:
@@ -184,19 +210,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--kb", help="knowledge base folder (default: $CITEQA_KB or embeddings/default)")
 
     p = sub.add_parser("ingest", help="add or update articles (files or folders); idempotent")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="article files or folders of them")
     kb_arg(p)
     p.add_argument("--model", help="embedding model for a new knowledge base (default: all-MiniLM-L6-v2)")
     p.add_argument("--prune", action="store_true", help="remove articles that are not in PATHS")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("ask", help="answer one question")
-    p.add_argument("question")
+    p.add_argument("question", help="the question, in quotes")
     kb_arg(p)
-    p.add_argument("--top-k", type=_int_arg, default=None)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--top-k", type=_int_arg, default=None, help="passages to retrieve, 1 to 100 (default 5)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON (citations, passages)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="terminal chat with follow-up questions")
@@ -208,18 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
-    p.add_argument("--port", type=_int_arg, default=7860)
+    p.add_argument("--port", type=_int_arg, default=7860, help="port to listen on (default 7860)")
     p.set_defaults(func=cmd_serve)
 
     _register_eval(sub)
 
     p = sub.add_parser("list", help="list the articles")
     kb_arg(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the articles as JSON")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("remove", help="remove articles by id")
-    p.add_argument("ids", nargs="+")
+    p.add_argument("ids", nargs="+", metavar="ID", help="article ids, as `citeqa list` shows them")
     kb_arg(p)
     p.set_defaults(func=cmd_remove)
 
@@ -241,7 +267,28 @@ def _int_arg(value: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
 
 
+# What a shell reports for a process that SIGPIPE killed (128 + 13), as `yes | head` does. Python
+# ignores SIGPIPE, so a closed pipe is a BrokenPipeError instead; exiting 141 keeps the Unix meaning
+# (the output was cut short: a `set -o pipefail` script can tell) rather than claiming success with 0.
+# The default SIGPIPE action (die at once) is not restored: `serve` writes to sockets, which must not kill it.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # inside the try: output still buffered would otherwise fail at exit
+        return code
+    except BrokenPipeError:
+        # The reader (`head`, `less`) has gone: stop quietly. Point stdout at /dev/null so the final
+        # flush at interpreter exit does not raise and print "Exception ignored ... BrokenPipeError".
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from citeqa.config import canonical_model
-from citeqa.errors import KBError, KBLockedError, KBMismatchError, KBNotFoundError
+from citeqa.errors import ConfigError, KBError, KBLockedError, KBMismatchError, KBNotFoundError
 from citeqa.schema import Article, Passage, Span
 
 FORMAT = "citeqa-kb"
@@ -118,6 +118,7 @@ class KnowledgeBase:
     ) -> KnowledgeBase:
         """Open an existing knowledge base, refusing one built with another model or dimension."""
         root = Path(path)
+        check_folder(root)  # before the advice below, which would send a file's owner to a failing ingest
         mpath = root / MANIFEST
         if not mpath.is_file():
             raise KBNotFoundError(
@@ -164,7 +165,14 @@ class KnowledgeBase:
     def create(cls, path: str | os.PathLike[str], manifest: Manifest) -> KnowledgeBase:
         """A new, empty knowledge base (the folder may exist but must hold no manifest)."""
         root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
+        check_folder(root)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. no write permission in the parent folder
+            raise KBError(
+                f"cannot create the knowledge-base folder {root} ({exc.strerror or exc}); "
+                "choose a folder you can write to"
+            ) from exc
         if (root / MANIFEST).exists():
             raise KBError(f"a knowledge base already exists at {root}")
         conn = _connect(root / DB)
@@ -490,6 +498,25 @@ class KnowledgeBase:
 
         problems += [f"article {a} {why}" for a, why in sorted(_damaged_articles(self).items())][:20]
         return problems
+
+
+def check_folder(root: Path) -> None:
+    """Refuse a knowledge-base path that is a file, or lies under one: it can never be a folder, so
+    say so instead of a FileExistsError/NotADirectoryError from mkdir, or "no knowledge base here,
+    run `citeqa ingest`" advice that would fail the same way."""
+    for p in (root, *root.parents):
+        if os.path.isdir(p):  # os.path, not Path: False (never an OSError) for a too-long name
+            return
+        if os.path.lexists(p):  # a file, a broken link, a FIFO: something that is not a folder
+            what = (
+                f"{root} is a file, not a knowledge-base folder"
+                if p == root
+                else f"{root} can't be a knowledge-base folder: {p} is a file"
+            )
+            raise ConfigError(
+                f"{what}; give a folder path instead (`citeqa ingest PATH --kb DIR` creates a "
+                "missing folder), or move the file out of the way"
+            )
 
 
 def damaged_store(root: Path, exc: Exception) -> KBError:
