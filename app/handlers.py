@@ -1,10 +1,15 @@
 """The page's event handlers: each takes what Gradio gives (values, `gr.Request`, `gr.EventData`) and
 returns HTML from render.py. Errors from citeqa become messages on the page, never tracebacks.
+
+Every change to a conversation also returns its stored form (storage.py, kept in the browser) and
+the Export button's file, so the three never disagree.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,8 +21,8 @@ from citeqa.assistant import Assistant
 from citeqa.errors import CiteqaError, InputError
 from citeqa.schema import IngestReport
 from citeqa.text import check_question
-from citeqa_app import render, render_library
-from citeqa_app.sessions import Conversation, Conversations
+from citeqa_app import render, render_library, storage
+from citeqa_app.sessions import MAX_TURNS, Conversation, Conversations
 from citeqa_app.uploads import UploadLimits, stage
 
 log = logging.getLogger("citeqa.web")
@@ -31,6 +36,7 @@ DEMO_EXAMPLES = (
 )
 STREAM_STEPS = 8  # an answer is revealed in about this many steps...
 STREAM_DELAY = 0.015  # ...this many seconds apart (about 0.1 s in all: a reveal, not a wait)
+EXPORT_NAME = "citeqa-conversation.md"  # the downloaded file's name
 
 
 def _api_error(exc: Exception) -> gr.Error:
@@ -62,6 +68,11 @@ def _parse_key(value: object) -> tuple[int, int] | None:
         return None
 
 
+def _skips(n: int) -> tuple[Any, ...]:
+    """Leave n outputs as they are."""
+    return tuple(gr.skip() for _ in range(n))
+
+
 class ChatPage:
     """The page's event handlers. One instance per app; the `Assistant` is shared by all tabs."""
 
@@ -78,6 +89,8 @@ class ChatPage:
         self.limits = limits or UploadLimits()
         self._examples = tuple(examples) if examples is not None else None
         self.conversations = Conversations(qa)
+        # Export files, one folder per conversation; removed with the page (or at exit).
+        self._exports = tempfile.TemporaryDirectory(prefix="citeqa-export-")
 
     # ---- rendering helpers
 
@@ -108,56 +121,107 @@ class ChatPage:
     def library_html(self) -> str:
         return render_library.article_list(self.qa.articles())
 
+    def export_update(self, conv: Conversation) -> Any:
+        """The Export button: the conversation's Markdown file, or disabled while nothing is answered.
+        The file is written now, not on click: a download button hands out the file it already has."""
+        if not conv.session.history:
+            return gr.update(value=None, interactive=False)
+        path = Path(self._exports.name) / conv.key / EXPORT_NAME
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(conv.session.to_markdown(), encoding="utf-8")
+        return gr.update(value=str(path), interactive=True)
+
     # ---- page life cycle
 
-    def on_load(self, request: gr.Request) -> tuple[str, str, str]:
+    def on_load(self, stored: object, request: gr.Request) -> tuple[Any, ...]:
+        """A new page (or a reload): the conversation kept in this browser comes back."""
         conv = self.conversations.get(request)
-        return self.stats_html(), self.chat_html(conv), self.library_html()
+        with conv.lock:
+            if not conv.turns:
+                restored = storage.load(stored, MAX_TURNS)
+                conv.restore(restored.turns, restored.history)
+            last = conv.turns[-1] if conv.turns else None
+            return (
+                self.stats_html(),
+                self.chat_html(conv),
+                self.library_html(),
+                self.sources_html(last),
+                self.export_update(conv),
+            )
 
     def on_unload(self, request: gr.Request) -> None:
-        self.conversations.drop(request)
+        conv = self.conversations.drop(request)
+        if conv is not None:
+            shutil.rmtree(Path(self._exports.name) / conv.key, ignore_errors=True)
 
     # ---- chat
+    # The chat events' outputs: chat, question box, sources, article, stored conversation, export.
 
-    def chat(self, question: str, top_k: float, request: gr.Request) -> Iterator[tuple[Any, Any, Any]]:
-        """Ask in this tab's conversation; the answer is streamed in, then the sources panel updates."""
+    def chat(self, question: str, top_k: float, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        """Ask in this tab's conversation; the answer is streamed in, then the panels update."""
         conv = self.conversations.get(request)
         try:
             q = check_question(question, self.qa.config.max_question_chars)
             k = int(top_k)
         except (InputError, TypeError, ValueError) as exc:
             gr.Warning(_sentence(str(exc)), title="Can't ask that")
-            yield gr.skip(), gr.skip(), gr.skip()
+            yield _skips(6)
             return
         with conv.lock:
             turn = conv.start(q)
-            yield self.chat_html(conv, pending=True), "", gr.skip()
-            try:
-                turn.answer = conv.session.ask(q, top_k=k)
-            except CiteqaError as exc:
-                turn.error = f"Couldn't answer: {exc}"
-            except Exception:  # never show a traceback; the server log has it
-                log.exception("answering %r failed", q)
-                turn.error = "Something went wrong while answering. The server log has the details."
-            if turn.answer is not None and not turn.answer.abstained:
-                words = render.word_count(turn.answer)
-                step = max(1, -(-words // STREAM_STEPS))
-                for shown in range(step, words, step):
-                    yield self.chat_html(conv, reveal=shown), gr.skip(), gr.skip()
-                    time.sleep(STREAM_DELAY)
-            yield self.chat_html(conv), gr.skip(), self.sources_html(turn)
+            yield self.chat_html(conv, pending=True), "", *_skips(4)
+            self._answer(conv, turn, k)
+            for shown in self._reveal_steps(turn):
+                yield self.chat_html(conv, reveal=shown), *_skips(5)
+                time.sleep(STREAM_DELAY)
+            yield self._answered(conv, turn)
 
-    def ask_example(
-        self, top_k: float, evt: gr.EventData, request: gr.Request
-    ) -> Iterator[tuple[Any, Any, Any]]:
+    def _answer(self, conv: Conversation, turn: render.Turn, top_k: int) -> None:
+        try:
+            turn.answer = conv.session.ask(turn.question, top_k=top_k)
+        except CiteqaError as exc:
+            turn.error = f"Couldn't answer: {exc}"
+        except Exception:  # never show a traceback; the server log has it
+            log.exception("answering %r failed", turn.question)
+            turn.error = "Something went wrong while answering. The server log has the details."
+
+    @staticmethod
+    def _reveal_steps(turn: render.Turn) -> range:
+        """How many words to show at each streaming step (none for an abstention or an error)."""
+        if turn.answer is None or turn.answer.abstained:
+            return range(0)
+        words = render.word_count(turn.answer)
+        step = max(1, -(-words // STREAM_STEPS))
+        return range(step, words, step)
+
+    def _answered(self, conv: Conversation, turn: render.Turn) -> tuple[Any, ...]:
+        """The finished answer. The article panel is cleared: what it showed was cited by an
+        earlier answer, and its "Citation [1]" would read as this answer's [1]."""
+        return (
+            self.chat_html(conv),
+            gr.skip(),
+            self.sources_html(turn),
+            render.article_placeholder(),
+            storage.dump(conv.turns, conv.session.history),
+            self.export_update(conv),
+        )
+
+    def ask_example(self, top_k: float, evt: gr.EventData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
         yield from self.chat(str(evt._data.get("example", "")), top_k, request)
 
-    def new_chat(self, request: gr.Request) -> tuple[str, str, str, str]:
+    def new_chat(self, request: gr.Request) -> tuple[Any, ...]:
+        """Outputs: chat, sources, article, question box, stored conversation, export."""
         conv = self.conversations.get(request)
         with conv.lock:
-            conv.turns.clear()
-            conv.session.reset()
-        return self.chat_html(conv), render.sources(None), render.article_placeholder(), ""
+            conv.clear()
+            return (
+                self.chat_html(conv),
+                render.sources(None),
+                render.article_placeholder(),
+                "",
+                storage.dump(conv.turns),
+                self.export_update(conv),
+            )
 
     # ---- citations and sources
 
@@ -168,7 +232,7 @@ class ChatPage:
         cite = (
             next((c for c in turn.answer.citations if c.n == key[1]), None) if turn and turn.answer else None
         )
-        if key is None or cite is None:
+        if key is None or turn is None or cite is None:
             return render.article_missing("That citation belongs to an earlier conversation; ask again.")
         try:
             article = self.qa.article(cite.article_id)
@@ -176,9 +240,9 @@ class ChatPage:
             return render.article_missing(
                 f"The article {cite.article_id!r} has been removed from the library."
             )
-        return render.article_view(
-            article, cite.start, cite.end, label=f"Citation [{cite.n}]", quote=cite.quote
-        )
+        # Every answer numbers its citations from [1]: say when this one is not the latest answer's.
+        label = f"Citation [{cite.n}]" + ("" if conv.is_latest(turn) else " · an earlier answer")
+        return render.article_view(article, cite.start, cite.end, label=label, quote=cite.quote)
 
     def open_source(self, evt: gr.EventData, request: gr.Request) -> str:
         conv = self.conversations.get(request)

@@ -23,7 +23,8 @@ def stats(n_articles: int, n_passages: int) -> str:
 def library_help(kinds: Sequence[str], max_files: int, per_file: str, in_all: str) -> str:
     return (
         '<div class="cq-panel cq-help"><div class="cq-panel-title">Add articles</div>'
-        f"<p>Drop {esc(' '.join(kinds))} files here, several at once (up to {max_files} files, "
+        f"<p>Drop {esc(' '.join(kinds))} files on this panel, or choose them with the button, several at "
+        f"once (up to {max_files} files, "
         f"{esc(per_file)} each, {esc(in_all)} in all). Text files may start with <code>title:</code>, "
         "<code>source:</code> and <code>date:</code> lines; JSON and JSONL hold records with a "
         "<code>text</code> field. New articles can be asked about as soon as they are added.</p></div>"

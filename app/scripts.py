@@ -82,6 +82,35 @@ element.addEventListener('click', (e) => {
 });
 """
 
+# The Library's upload panel is a drop target: dropped files go to the upload button's own file
+# input, exactly as if they had been chosen with it (same type filter, same upload event).
+# Registered once per panel, however often Gradio mounts this snippet.
+DROP_JS = """
+const zone = element.closest('#cq-dropzone') || element;
+if (!zone.dataset.cqDrop) {
+  zone.dataset.cqDrop = '1';
+  const hasFiles = (e) => Array.from(e.dataTransfer?.types || []).includes('Files');
+  zone.addEventListener('dragover', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    zone.classList.add('cq-dragging');
+  });
+  zone.addEventListener('dragleave', (e) => {
+    if (!zone.contains(e.relatedTarget)) zone.classList.remove('cq-dragging');
+  });
+  zone.addEventListener('drop', (e) => {
+    zone.classList.remove('cq-dragging');
+    const input = zone.querySelector('input[type=file]');
+    if (!input || !e.dataTransfer?.files.length) return;
+    e.preventDefault();
+    const chosen = new DataTransfer();
+    for (const f of e.dataTransfer.files) chosen.items.add(f);
+    input.files = chosen.files;
+    input.dispatchEvent(new Event('change', {bubbles: true}));
+  });
+}
+"""
+
 BRAND = """
 <div class="cq-brand">
   <div class="cq-logo" aria-hidden="true">cq</div>

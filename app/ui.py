@@ -5,7 +5,8 @@
 
 Layout and event wiring live here; the handlers are in handlers.py, the HTML in render.py (which
 escapes everything that comes from an article or a user), per-tab state in sessions.py and the
-browser-side glue in scripts.py. Each browser tab has its own conversation.
+browser-side glue in scripts.py. Each browser tab has its own conversation; the browser keeps a copy
+(storage.py) that a reload brings back.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import Any
 import gradio as gr
 
 from citeqa.assistant import Assistant
-from citeqa_app import render, render_library
+from citeqa_app import render, render_library, storage
 from citeqa_app.handlers import ChatPage
-from citeqa_app.scripts import ARTICLE_JS, BRAND, CHAT_JS, LIBRARY_JS, SOURCES_JS
+from citeqa_app.scripts import ARTICLE_JS, BRAND, CHAT_JS, DROP_JS, LIBRARY_JS, SOURCES_JS
 from citeqa_app.sessions import Conversation
 from citeqa_app.uploads import ALLOWED_SUFFIXES, UploadLimits, megabytes
 
@@ -28,6 +29,11 @@ __all__ = ["ChatPage", "build_app", "launch_options"]
 HERE = Path(__file__).parent
 ANSWERING = {"concurrency_id": "answer", "concurrency_limit": 4}  # the embedder serialises its own calls
 WRITING = {"concurrency_id": "kb-write", "concurrency_limit": 1}  # one knowledge-base writer at a time
+# The browser's copy of its conversation. Gradio encrypts it with this secret, which it also sends to
+# the page (so it hides nothing from the user); a fixed one keeps a stored conversation readable after
+# a server restart, where a random one would make the page log a decryption error and start empty.
+STORAGE_KEY = "citeqa-conversation"
+STORAGE_SECRET = "citeqa-conversation-v1"
 
 
 def launch_options() -> dict[str, Any]:
@@ -89,37 +95,47 @@ def build_app(
                         js_on_load=CHAT_JS,
                         elem_id="cq-chat",
                     )
-                    with gr.Row(elem_classes="cq-composer", equal_height=True):
+                    with gr.Row(elem_classes="cq-composer", equal_height=False):
                         question = gr.Textbox(
-                            placeholder="Ask a question about the articles…",
+                            placeholder="Ask about your articles…",
                             show_label=False,
                             container=False,
                             lines=1,
                             max_lines=6,
+                            # The browser stops typing and pasting at the limit the server enforces
+                            # (check_question), instead of shipping megabytes to be refused.
+                            max_length=qa.config.max_question_chars,
                             scale=8,
                             elem_id="cq-question",
                             autofocus=True,
                             submit_btn=False,
                         )
                         send = gr.Button("Send", variant="primary", scale=1, min_width=88, elem_id="cq-send")
-                    with gr.Accordion("Settings", open=False, elem_classes="cq-settings"):
-                        with gr.Row():
-                            top_k = gr.Slider(
-                                1,
-                                20,
-                                value=min(qa.config.top_k, 20),
-                                step=1,
-                                label="Passages to retrieve",
-                                info="How many passages the answer may draw on.",
-                                elem_id="cq-top-k",
-                            )
-                            show_sources = gr.Checkbox(
-                                value=True,
-                                label="Show sources",
-                                info="The retrieved passages, beside the answer.",
-                                elem_id="cq-show-sources",
-                            )
-                        new_chat = gr.Button("New conversation", size="sm", elem_id="cq-new-chat")
+                    with gr.Row(elem_classes="cq-chat-tools"):
+                        export = gr.DownloadButton(
+                            "Export as Markdown",
+                            size="sm",
+                            interactive=False,
+                            scale=0,
+                            elem_id="cq-export",
+                        )
+                        new_chat = gr.Button("New conversation", size="sm", scale=0, elem_id="cq-new-chat")
+                    with gr.Accordion("Settings", open=False, elem_classes="cq-settings"), gr.Row():
+                        top_k = gr.Slider(
+                            1,
+                            20,
+                            value=min(qa.config.top_k, 20),
+                            step=1,
+                            label="Passages to retrieve",
+                            info="How many passages the answer may draw on.",
+                            elem_id="cq-top-k",
+                        )
+                        show_sources = gr.Checkbox(
+                            value=True,
+                            label="Show sources",
+                            info="The retrieved passages, beside the answer.",
+                            elem_id="cq-show-sources",
+                        )
                 with gr.Column(scale=5, min_width=320, elem_classes="cq-right"):
                     article = gr.HTML(
                         render.article_placeholder(), js_on_load=ARTICLE_JS, elem_id="cq-article"
@@ -133,19 +149,24 @@ def build_app(
                         megabytes(lim.max_file_bytes),
                         megabytes(lim.max_total_bytes),
                     )
-                    gr.HTML(help_html, js_on_load=None)
-                    files = gr.File(
-                        file_count="multiple",
-                        file_types=list(ALLOWED_SUFFIXES),
-                        type="filepath",
-                        label="Upload articles",
-                        elem_id="cq-upload",
-                    )
+                    # An upload button, not gr.File: Gradio 6's file drop area logs "Method not
+                    # implemented." twice per upload (its progress stream has no close(), gradio#12002).
+                    # DROP_JS makes this panel the drop target instead.
+                    with gr.Column(elem_id="cq-dropzone", elem_classes="cq-dropzone"):
+                        gr.HTML(help_html, js_on_load=DROP_JS)
+                        files = gr.UploadButton(
+                            "Choose files…",
+                            file_count="multiple",
+                            file_types=list(ALLOWED_SUFFIXES),
+                            type="filepath",
+                            elem_id="cq-upload",
+                        )
                     ingest = gr.HTML("", js_on_load=None, elem_id="cq-ingest")
                 with gr.Column(scale=3, min_width=360):
                     library = gr.HTML(page.library_html(), js_on_load=LIBRARY_JS, elem_id="cq-library")
 
-        chat_out = [chat, question, sources]
+        stored = gr.BrowserState(storage.EMPTY, storage_key=STORAGE_KEY, secret=STORAGE_SECRET)
+        chat_out = [chat, question, sources, article, stored, export]
         gr.on(
             [question.submit, send.click],
             page.chat,
@@ -184,7 +205,7 @@ def build_app(
         new_chat.click(
             page.new_chat,
             None,
-            [chat, sources, article, question],
+            [chat, sources, article, question, stored, export],
             api_name="new_conversation",
             api_visibility="undocumented",
             show_progress="hidden",
@@ -217,8 +238,8 @@ def build_app(
         )
         demo.load(
             page.on_load,
-            None,
-            [stats, chat, library],
+            stored,
+            [stats, chat, library, sources, export],
             api_name="refresh",
             api_visibility="undocumented",
             show_progress="hidden",

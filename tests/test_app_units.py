@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from dataclasses import fields
 from html.parser import HTMLParser
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from citeqa.schema import Answer, AnswerSentence, Article, Citation, Hit, IngestReport, Passage, Skipped
 from citeqa.store import ArticleInfo
-from citeqa_app import render, render_library
+from citeqa_app import render, render_library, storage
 from citeqa_app.uploads import UploadError, UploadLimits, safe_name, stage
 
 EVIL = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
@@ -246,7 +249,7 @@ def test_each_session_has_its_own_conversation(chat_page):
     assert len(steps) >= 3  # the question, streamed words, the finished answer
     assert "cq-typing" in steps[0][0] and steps[0][1] == ""
     assert "cq-caret" in steps[1][0]
-    final_chat, _, final_sources = steps[-1]
+    final_chat, _, final_sources, *_ = steps[-1]
     assert "cq-final" in final_chat and 'class="cq-cite"' in final_chat and "cq-source" in final_sources
     assert len(chat_page.conversations.get(a).turns) == 1
     assert chat_page.conversations.get(b).turns == []
@@ -270,6 +273,123 @@ def test_citation_keys_from_another_session_open_nothing(chat_page):
     assert "<mark" in chat_page.open_citation(evt, mine)
     assert "<mark" not in chat_page.open_citation(evt, other)
     assert "<mark" not in chat_page.open_citation(SimpleNamespace(_data={"cite": "<x>"}), mine)
+
+
+def test_a_new_answer_clears_the_article_panel_and_older_citations_say_so(chat_page):
+    tab = SimpleNamespace(session_hash="t")
+    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, tab))
+    assert "Citation [1]</span>" in chat_page.open_citation(SimpleNamespace(_data={"cite": "1:1"}), tab)
+    steps = _run(chat_page.chat("Who spoke about the brotherhood between the two countries?", 5, tab))
+    assert steps[0][3] == {"__type__": "update"}  # the panel stays while the answer is on its way...
+    assert steps[-1][3] == render.article_placeholder()  # ...and is cleared when it arrives
+    older = chat_page.open_citation(SimpleNamespace(_data={"cite": "1:1"}), tab)
+    assert "Citation [1] · an earlier answer" in older and "<mark" in older
+
+
+def _stored_after(chat_page, tab, question):
+    """What the page hands the browser to keep after `question`, as it comes back from JSON."""
+    steps = _run(chat_page.chat(question, 5, tab))
+    return json.loads(json.dumps(steps[-1][4]))
+
+
+def test_a_reload_restores_the_conversation_and_its_follow_up_context(chat_page):
+    first, reloaded = SimpleNamespace(session_hash="before"), SimpleNamespace(session_hash="after")
+    stored = _stored_after(chat_page, first, "Where will the Heydar Aliyev-2023 drills be held?")
+    stats, chat, _, sources, export = chat_page.on_load(stored, reloaded)
+    assert "Where will the Heydar Aliyev-2023 drills be held?" in chat and "cq-cite" in chat
+    assert "cq-source" in sources and export["interactive"] is True
+    before, after = chat_page.conversations.get(first), chat_page.conversations.get(reloaded)
+    assert after.turns[0].answer.to_dict() == before.turns[0].answer.to_dict()
+    # The chat session is rebuilt as it was, so a follow-up is resolved as it would have been.
+    assert _chat_state(after.session.history) == _chat_state(before.session.history)
+    follow_up = "Which border checkpoint did they pass?"
+    assert after.session.resolve(follow_up) == before.session.resolve(follow_up) != follow_up
+    # Citation markers of the restored answer open their article.
+    assert "<mark" in chat_page.open_citation(SimpleNamespace(_data={"cite": "1:1"}), reloaded)
+
+
+def _chat_state(history):
+    """What a chat session remembers of each turn, but the answer itself."""
+    return [{f.name: getattr(t, f.name) for f in fields(t) if f.name != "answer"} for t in history]
+
+
+def test_export_is_the_conversation_as_markdown_with_its_citations(chat_page):
+    tab = SimpleNamespace(session_hash="t")
+    assert chat_page.on_load(None, tab)[4] == {"__type__": "update", "value": None, "interactive": False}
+    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, tab))
+    steps = _run(chat_page.chat("Which border checkpoint did they pass?", 5, tab))
+    export = steps[-1][5]
+    path = Path(export["value"])
+    assert export["interactive"] is True and path.name == "citeqa-conversation.md"
+    md = path.read_text(encoding="utf-8")
+    assert md == chat_page.conversations.get(tab).session.to_markdown()
+    assert "## 1. Where will the Heydar Aliyev-2023 drills be held?" in md
+    assert "## 2. Which border checkpoint did they pass?" in md
+    assert "- [1] **Heydar Aliyev 2023 drills** (2023-04-18): “" in md
+    # "New conversation" empties the stored copy and disables Export; closing the tab removes the file.
+    *_, stored, cleared = chat_page.new_chat(tab)
+    assert stored["turns"] == [] and cleared["interactive"] is False
+    chat_page.on_unload(tab)
+    assert not path.exists()
+
+
+def test_stored_conversations_round_trip_and_keep_only_the_last_passages(chat_page):
+    tab = SimpleNamespace(session_hash="t")
+    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, tab))
+    stored = _stored_after(chat_page, tab, "What is the capital of Peru?")
+    restored = storage.load(stored, max_turns=50)
+    turns, original = restored.turns, chat_page.conversations.get(tab).turns
+    assert _chat_state(restored.history) == _chat_state(chat_page.conversations.get(tab).session.history)
+    assert [t.id for t in turns] == [1, 2] and [t.question for t in turns] == [t.question for t in original]
+    assert turns[-1].answer.to_dict() == original[-1].answer.to_dict()  # the abstention, passages and all
+    assert turns[-1].answer.abstained and turns[-1].answer.reason == original[-1].answer.reason
+    assert turns[0].answer.hits == () and original[0].answer.hits  # only the last answer's passages
+    assert turns[0].answer.citations == original[0].answer.citations
+    assert [t.question for t in storage.load(stored, max_turns=1).turns] == ["What is the capital of Peru?"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "", "turns", [], {"turns": []}, {"version": 99, "turns": []}, {"version": 1, "turns": "x"}],
+)
+def test_an_unreadable_stored_value_is_an_empty_conversation(value):
+    assert storage.load(value, max_turns=50) == storage.Restored()
+
+
+def test_damaged_stored_turns_are_dropped_and_the_rest_kept():
+    answer = _answer("Kars is the place. More.", 0, 18)
+    failed = render.Turn(7, "Why?", error="Couldn't answer: x")
+    good = storage.dump([failed, render.Turn(8, "Where?", answer)])
+    broken = [
+        {"question": 3},
+        {"question": "No answer and no error"},
+        {"question": "Bad answer", "answer": {"answer": "x"}},
+        {"question": "Bad citation", "answer": {**good["turns"][1]["answer"], "citations": [{"n": "one"}]}},
+        "not a turn",
+    ]
+    restored = storage.load({"version": 1, "turns": broken + good["turns"]}, max_turns=50)
+    turns = restored.turns
+    assert [(t.id, t.question, t.error) for t in turns] == [(1, "Why?", failed.error), (2, "Where?", "")]
+    assert turns[1].answer.to_dict() == answer.to_dict()
+    assert [(t.question, t.answer) for t in restored.history] == [("Where?", turns[1].answer)]
+
+
+def test_a_damaged_chat_context_falls_back_to_the_defaults():
+    from citeqa.chat import Turn as ChatTurn
+
+    answer = _answer("Kars is the place. More.", 0, 18)
+    item = storage.dump([render.Turn(1, "Where?", answer)])["turns"][0]
+    item["chat"] = {"question": "ignored", "query": ["not", 3], "no_such_field": 1}
+    (chat,) = storage.load({"version": 1, "turns": [item]}, max_turns=50).history
+    assert chat == ChatTurn("Where?", answer.query, chat.answer)  # the answer is the restored one
+
+
+def test_the_question_box_stops_at_the_servers_limit(seed_qa):
+    from citeqa_app.ui import build_app
+
+    demo = build_app(seed_qa)
+    box = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "cq-question")
+    assert box.max_length == seed_qa.config.max_question_chars == 2000
 
 
 def test_upload_handler_ingests_and_reports(chat_page, tmp_path):
