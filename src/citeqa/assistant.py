@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citeqa.answer import ArticleMeta, ComposerSettings, compose
-from citeqa.chat import ChatSession
+from citeqa.chat import ChatSession, prefer_articles
 from citeqa.config import ChunkSettings, Config, default_kb_path
 from citeqa.embed import Embedder, load_embedder
 from citeqa.errors import InputError, KBMismatchError, KBNotFoundError
@@ -139,12 +139,21 @@ class Assistant:
     def search(self, question: str, top_k: int | None = None) -> list[Hit]:
         return [c.hit for c in self._retrieve(question, top_k)[1]]
 
-    def ask(self, question: str, top_k: int | None = None, *, query: str | None = None) -> Answer:
-        """Answer from the articles, every sentence cited; abstains when they don't say."""
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        *,
+        query: str | None = None,
+        prefer: Collection[str] = (),
+    ) -> Answer:
+        """Answer from the articles, every sentence cited; abstains when they don't say. `query` is
+        what to search for when it differs from the question, `prefer` article ids whose passages
+        win close calls (a chat follow-up prefers the articles its conversation cited)."""
         t0 = time.perf_counter()
         q = check_question(question, self.config.max_question_chars)
         retrieval_text = check_question(query, self.config.max_question_chars * 4) if query else q
-        qvec, candidates = self._retrieve(retrieval_text, top_k)
+        qvec, candidates = self._retrieve(retrieval_text, top_k, prefer)
         t1 = time.perf_counter()
         meta = {}
         for aid in {c.hit.passage.article_id for c in candidates}:
@@ -156,11 +165,16 @@ class Assistant:
         answer.timings_ms.update(retrieve=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, total=(t2 - t0) * 1e3)
         return answer
 
-    def _retrieve(self, text: str, top_k: int | None) -> tuple[object, list]:  # type: ignore[type-arg]
+    def _retrieve(self, text: str, top_k: int | None, prefer: Collection[str] = ()) -> tuple[object, list]:  # type: ignore[type-arg]
         k = self._check_top_k(top_k)
         text = check_question(text, self.config.max_question_chars * 4)
         qvec = self.embedder.encode_queries([text])[0]
-        return qvec, self.retriever.retrieve(Query(text, qvec), k, depth=self.config.candidates)
+        if not prefer:
+            return qvec, self.retriever.retrieve(Query(text, qvec), k, depth=self.config.candidates)
+        pool = self.retriever.retrieve(
+            Query(text, qvec), max(k, self.config.candidates), depth=self.config.candidates
+        )
+        return qvec, prefer_articles(pool, prefer, k)
 
     def _check_top_k(self, top_k: int | None) -> int:
         if top_k is None:
