@@ -124,10 +124,11 @@ def answer_body(turn_id: int, answer: Answer, reveal: int | None = None) -> str:
     """The answer with its markers; `reveal` words only while it streams in (markers come with
     the last word of their sentence)."""
     if answer.abstained:
+        # The refusal in plain words; the scores behind it are in the Sources panel.
         return (
-            '<p class="cq-abstain-title">The articles don’t say.</p>'
-            f'<p class="cq-abstain-why">{esc(_sentence_case(answer.reason) or "No passage answers this.")}. '
-            "The closest passages are listed under Sources.</p>"
+            f'<p class="cq-abstain-title">{esc(answer.text)}</p>'
+            '<p class="cq-abstain-why">The closest passages, and why they were not enough, are listed '
+            "under Sources.</p>"
         )
     by_n = {c.n: c for c in answer.citations}
     budget = reveal if reveal is not None else 1 << 60
@@ -141,13 +142,30 @@ def answer_body(turn_id: int, answer: Answer, reveal: int | None = None) -> str:
             break
         budget -= len(words)
         marks = "".join(_marker(turn_id, by_n[n]) for n in numbers if n in by_n)
-        out.append(f'<span class="cq-sent">{esc(text)}</span>{marks}')
+        out.append(f'<span class="cq-sent">{_with_span(text, answer, numbers)}</span>{marks}')
     body = f'<p class="cq-answer">{" ".join(out)}</p>'
+    if answer.short is not None:  # the answer first, then the evidence (shown while it streams too)
+        body = (
+            f'<div class="cq-short"><span>Answer</span>{esc(" ".join(answer.short.text.split()))}</div>'
+            + body
+        )
     if reveal is not None:
         return body
-    if answer.short is not None:
-        body = f'<div class="cq-short"><span>Answer</span>{esc(answer.short.text)}</div>' + body
     return body + _references(turn_id, answer)
+
+
+def _with_span(text: str, answer: Answer, numbers: Sequence[int]) -> str:
+    """The sentence, escaped, with the short answer highlighted where it stands in it (the sentence
+    is shown with its whitespace squashed, so the span is found by its squashed text)."""
+    short = answer.short
+    if short is None or short.citation not in numbers:
+        return esc(text)
+    needle = " ".join(short.text.split())
+    at = text.find(needle)
+    if at < 0:
+        return esc(text)
+    end = at + len(needle)
+    return f'{esc(text[:at])}<mark class="cq-span">{esc(text[at:end])}</mark>{esc(text[end:])}'
 
 
 def _references(turn_id: int, answer: Answer) -> str:

@@ -7,14 +7,24 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from citeqa.schema import Answer, AnswerSentence, Article, Citation, Hit, IngestReport, Passage, Skipped
+from citeqa.schema import (
+    Answer,
+    AnswerSentence,
+    Article,
+    Citation,
+    Hit,
+    IngestReport,
+    Passage,
+    ShortAnswer,
+    Skipped,
+)
 from citeqa.store import ArticleInfo
 from citeqa_app import render, render_library, storage
 from citeqa_app.uploads import UploadError, UploadLimits, safe_name, stage
@@ -155,12 +165,25 @@ def test_streaming_reveals_words_and_markers_come_with_their_sentence():
 
 
 def test_abstention_says_why_and_the_sources_show_the_closest_passages():
-    ans = _answer("Nothing relevant here.", 0, 5, abstained=True)
+    ans = replace(_answer("Nothing relevant here.", 0, 5, abstained=True), text="The articles don't say who.")
     turn = render.Turn(1, "q", ans)
     chat = render.conversation([turn])
-    assert "The articles don’t say" in chat and "confidence 0.10" in chat
+    # The refusal in plain words in the chat; the scores behind it in the Sources panel.
+    assert "The articles don&#x27;t say who." in chat and "confidence 0.10" not in chat
     side = render.sources(turn)
-    assert "Not enough to answer" in side and "#1" in side and "lexical #3" in side
+    assert "Not enough to answer" in side and "confidence 0.10" in side
+    assert "#1" in side and "lexical #3" in side
+
+
+def test_the_short_answer_comes_first_and_is_highlighted_in_its_sentence():
+    text = "The drills will be held in Kars <b>soon</b>."
+    ans = _answer(text, 0, len(text))
+    ans = replace(ans, short=ShortAnswer("Kars", "a1", 27, 31, citation=1))
+    body = render.answer_body(1, ans)
+    assert body.index("cq-short") < body.index("cq-answer")
+    assert '<mark class="cq-span">Kars</mark> &lt;b&gt;soon' in body  # escaped around the mark
+    streaming = render.answer_body(1, ans, reveal=2)
+    assert "cq-short" in streaming  # the answer shows before the evidence has streamed in
 
 
 def test_empty_chat_offers_examples_or_says_the_library_is_empty():

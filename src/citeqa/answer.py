@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from citeqa import answer_model as M
+from citeqa.answer_direct import Choice, choose, lead_in, propose
 from citeqa.errors import ConfigError
 from citeqa.features import (
     SENTENCE_FEATURES,
@@ -25,6 +26,7 @@ from citeqa.features import (
     sentence_features,
     short_answer_span,
 )
+from citeqa.reader import Reader
 from citeqa.retrieve import Candidate
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit, ShortAnswer
 from citeqa.text import squash
@@ -102,12 +104,28 @@ def compose(
     settings: ComposerSettings = ComposerSettings(),
     *,
     query: str = "",
+    reader: Reader | None = None,
 ) -> Answer:
+    """The answer: with a reader, its span first and the sentence that says it (answer_direct.py);
+    without one, the best-scored sentences."""
     hits = tuple(c.hit for c in candidates)
     titles = {aid: m.title for aid, m in meta.items()}
     sents, logits, X = score(question, qvec, candidates, settings.passages_considered, titles)
     if not sents:
         return _abstain(question, hits, "the knowledge base has no passages to answer from", query)
+    if reader is not None and reader.calibration:
+        proposals = propose(question, reader, candidates, sents, logits, settings.passages_considered)
+        choice = choose(proposals, reader.calibration)
+        threshold = float(reader.calibration["abstain_below"])
+        if choice is None:
+            return _abstain(question, hits, "the reader found no answer in the closest passages", query)
+        if choice.p_sentence < threshold:
+            reason = (
+                f"the best candidate, {squash(choice.proposal.span.text)!r}, has confidence "
+                f"{choice.p_sentence:.2f}, below the threshold {threshold:.2f}"
+            )
+            return _abstain(question, hits, reason, query, choice.p_sentence)
+        return _direct(question, choice, hits, meta, float(reader.calibration["short_above"]), query)
     order = sorted(range(len(sents)), key=lambda i: (-float(logits[i]), sents[i].hit.rank, sents[i].start))
     best = order[0]
     confidence = confidence_of(logits, X, best)
@@ -147,20 +165,7 @@ def compose(
     chosen.sort(key=lambda s: (s.hit.passage.article_id != lead, s.hit.passage.article_id, s.start))
     citations, sentences = [], []
     for n, s in enumerate(chosen, start=1):
-        m = meta.get(s.hit.passage.article_id, ArticleMeta())
-        citations.append(
-            Citation(
-                n,
-                s.hit.passage.article_id,
-                s.hit.passage.id,
-                s.start,
-                s.end,
-                s.text,
-                m.title,
-                m.source,
-                m.published,
-            )
-        )
+        citations.append(_citation(n, s.hit, s.start, s.end, s.text, meta))
         sentences.append(AnswerSentence(f"{squash(s.text)} [{n}]", (n,)))
     return Answer(
         question=question,
@@ -175,18 +180,52 @@ def compose(
     )
 
 
+def _direct(
+    question: str,
+    choice: Choice,
+    hits: tuple[Hit, ...],
+    meta: Mapping[str, ArticleMeta],
+    short_above: float,
+    query: str,
+) -> Answer:
+    """ "Kars. <the sentence that says so> [1]": the span (when likely right) before its sentence."""
+    p = choice.proposal
+    citation = _citation(1, p.hit, p.quote_start, p.quote_end, p.quote, meta)
+    short = None
+    if choice.p_short >= short_above:
+        short = ShortAnswer(p.span.text, p.hit.passage.article_id, p.start, p.end, citation=1)
+    sentence = AnswerSentence(f"{squash(p.quote)} [1]", (1,))
+    return Answer(
+        question=question,
+        text=(lead_in(short.text, p.quote) if short else "") + sentence.text,
+        sentences=(sentence,),
+        citations=(citation,),
+        hits=hits,
+        abstained=False,
+        confidence=choice.p_sentence,
+        short=short,
+        query=query or question,
+    )
+
+
+def _citation(
+    n: int, hit: Hit, start: int, end: int, quote: str, meta: Mapping[str, ArticleMeta]
+) -> Citation:
+    m = meta.get(hit.passage.article_id, ArticleMeta())
+    return Citation(
+        n, hit.passage.article_id, hit.passage.id, start, end, quote, m.title, m.source, m.published
+    )
+
+
 def _short(question: str, chosen: Sequence[SentenceCandidate]) -> ShortAnswer | None:
     """The short answer when the cited sentences agree on one (two different places: no short answer)."""
     kind = answer_type(question)
     found = []
-    for s in chosen:
+    for n, s in enumerate(chosen, start=1):
         span = short_answer_span(kind, s.text, question)
         if span is not None:
-            found.append(
-                ShortAnswer(
-                    s.text[span[0] : span[1]], s.hit.passage.article_id, s.start + span[0], s.start + span[1]
-                )
-            )
+            aid = s.hit.passage.article_id
+            found.append(ShortAnswer(s.text[span[0] : span[1]], aid, s.start + span[0], s.start + span[1], n))
     return found[0] if found and len({f.text for f in found}) == 1 else None
 
 
@@ -209,9 +248,10 @@ def _overlaps(a: SentenceCandidate, b: SentenceCandidate) -> bool:
 def _abstain(
     question: str, hits: tuple[Hit, ...], reason: str, query: str, confidence: float = 0.0
 ) -> Answer:
+    """A refusal in plain words; the scores behind it stay in `reason` (shown with the sources)."""
     return Answer(
         question=question,
-        text="The articles don't say. " + reason[0].upper() + reason[1:] + ".",
+        text=refusal(question),
         sentences=(),
         citations=(),
         hits=hits,
@@ -220,3 +260,20 @@ def _abstain(
         reason=reason,
         query=query or question,
     )
+
+
+_AUX = frozenset(
+    "is are was were will would do does did can could should has have had may might must shall".split()
+)
+
+
+def refusal(question: str) -> str:
+    """ "The articles don't say who won the 2022 FIFA World Cup." An indirect question needs no
+    inversion when the wh-word is the subject ("who won ..."); otherwise ("where will the drills be
+    held?") turning it around takes grammar this module doesn't have, so the question is quoted."""
+    q = squash(question).rstrip(" ?.!")
+    toks = q.split()
+    wh = toks[0].lower() if toks else ""
+    if len(toks) >= 2 and wh in ("who", "what", "which") and toks[1].lower() not in _AUX:
+        return f"The articles don't say {wh} {' '.join(toks[1:])}."
+    return f"The articles don't answer “{squash(question)}”."

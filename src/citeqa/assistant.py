@@ -16,6 +16,7 @@ from citeqa.embed import Embedder, load_embedder
 from citeqa.errors import InputError, KBMismatchError, KBNotFoundError
 from citeqa.indexer import Indexer
 from citeqa.ingest import article_from_record, read_paths
+from citeqa.reader import Reader, load_reader
 from citeqa.retrieve import Query, Retriever
 from citeqa.schema import Answer, Article, Hit, IngestReport, Skipped
 from citeqa.store import ArticleInfo, KnowledgeBase, Manifest
@@ -117,6 +118,12 @@ class Assistant:
                     )
             return self._embedder
 
+    @property
+    def reader(self) -> Reader | None:
+        """The span reader (loaded once per process), or None: answers then come from the sentence
+        composer (`Config(reader=False)`, `CITEQA_READER=0`, or weights missing or damaged)."""
+        return load_reader() if self.config.reader else None
+
     # ---------------------------------------------------------------- writes
 
     def add(self, sources: Iterable[object], *, progress: bool = True) -> IngestReport:
@@ -160,7 +167,7 @@ class Assistant:
             art = self.kb.get_article(aid)
             if art is not None:
                 meta[aid] = ArticleMeta(art.title, art.source, art.published)
-        answer = compose(q, qvec, candidates, meta, self.composer, query=retrieval_text)
+        answer = compose(q, qvec, candidates, meta, self.composer, query=retrieval_text, reader=self.reader)
         t2 = time.perf_counter()
         answer.timings_ms.update(retrieve=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, total=(t2 - t0) * 1e3)
         return answer

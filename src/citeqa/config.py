@@ -67,6 +67,7 @@ class Config:
     dense_weight: float = 0.1  #: fusion weight of the passage's cosine
     sentence_weight: float = 0.4  #: fusion weight of its best sentence's cosine; BM25 gets the rest
     rrf_k: int = 60  #: rank offset of reciprocal rank fusion
+    reader: bool = True  #: direct answers from the trained span reader; False: the sentence composer
 
     def __post_init__(self) -> None:
         _positive(self, "top_k", "candidates", "batch_size", "max_question_chars")

@@ -97,12 +97,13 @@ class AnswerSentence:
 
 @dataclass(frozen=True)
 class ShortAnswer:
-    """A short span (who/when/where/how many) inside a cited sentence."""
+    """The answer itself ("Kars"): `article.text[start:end] == text`, inside citation `citation`."""
 
     text: str
     article_id: str
     start: int
     end: int
+    citation: int = 1  #: the number of the citation whose quote holds this span
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class Answer:
                 "article_id": self.short.article_id,
                 "start": self.short.start,
                 "end": self.short.end,
+                "citation": self.short.citation,
             }
         if self.abstained:
             out["reason"] = self.reason

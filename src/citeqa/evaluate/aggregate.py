@@ -20,6 +20,8 @@ ANSWER = (
     "answer_f1",
     "short_em",
     "short_f1",
+    "short_em_all",
+    "short_f1_all",
     "citation_precision",
     "sentence_citation_rate",
 )
@@ -34,6 +36,7 @@ HEADLINE = (
     "answer_hit",
     "answer_f1",
     "short_f1",
+    "short_f1_all",
     "citation_precision",
 )
 #: Metrics where lower is better (compare and --fail-under read them the other way round).

@@ -198,6 +198,9 @@ def _with_answer(
     short = a.short.text if a.short is not None and not a.abstained else None
     m["short_em"] = M.best_over(M.exact_match, short, golds) if golds and short is not None else None
     m["short_f1"] = M.best_over(M.token_f1, short, golds) if golds and short is not None else None
+    # The same over every answerable question: no short answer (or an abstention) scores 0.
+    m["short_em_all"] = (m["short_em"] or 0.0) if golds else None
+    m["short_f1_all"] = (m["short_f1"] or 0.0) if golds else None
     judged = [c.correct for c in checks if c.correct is not None]
     m["citation_precision"] = sum(judged) / len(judged) if judged else None
     m["sentence_citation_rate"] = (

@@ -1,0 +1,180 @@
+"""Fit the direct answer's confidence models and thresholds (answer_direct.py) on the calibration
+third of SQuAD v1.1 dev half A: 1,939 questions of 8 articles the reader never trained on
+(bench.train_reader.calibration_titles). Half B is not read. Writes the "calibration" block of
+src/citeqa/models/reader.json.
+
+    python -m bench.fit_reader                         # the shipped reader
+    python -m bench.fit_reader --onnx runs/reader/onnx/reader-int8.onnx --dry-run
+
+Each question is asked twice: with its own article (answerable) and with it taken out of the
+retrieved list (unanswerable, as in bench.abstain_check). Every passage's best span is a row:
+p_sentence is fitted on "the sentence holding the span holds a gold answer", p_short on "the span
+itself has F1 >= 0.5 with a gold answer". Thresholds: abstain below the p_sentence that still
+answers 95% of the answerable questions; give a short answer at p_short >= 0.5 (more likely
+right than wrong).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import RUNS
+from bench.fit_composer import DEPTH, holds_answer, normalize
+from bench.squad_kb import squad_assistant
+from bench.train_reader import calibration_titles
+from citeqa.answer import score
+from citeqa.answer_direct import SPAN_FEATURES, Proposal, choose, propose
+from citeqa.reader import MANIFEST, Reader, ReaderSettings, load_reader, open_reader
+
+PASSAGES = 3
+READ = 5  # passages handed to the composer, as Assistant.ask does with top_k 5
+
+
+def f1(pred: str, gold: str) -> float:
+    p, g = normalize(pred).split(), normalize(gold).split()
+    common = sum((collections.Counter(p) & collections.Counter(g)).values())
+    if not common:
+        return 0.0
+    prec, rec = common / len(p), common / len(g)
+    return 2 * prec * rec / (prec + rec)
+
+
+def best_f1(pred: str, answers) -> float:  # type: ignore[no-untyped-def]
+    return max((f1(pred, a) for a in answers), default=0.0)
+
+
+def exact(pred: str, answers) -> bool:  # type: ignore[no-untyped-def]
+    return any(normalize(pred) == normalize(a) for a in answers)
+
+
+def retrieved(qa, questions, name: str):  # type: ignore[no-untyped-def]
+    """(question, qvec, candidates) for each question, cached in runs/ (retrieval is deterministic)."""
+    path = RUNS / f"reader_{name}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    out, t = [], time.perf_counter()
+    for i, q in enumerate(questions):
+        qvec, cands = qa._retrieve(q.question, DEPTH)
+        out.append((q, qvec, cands))
+        if i % 500 == 0:
+            print(f"  retrieve {name}: {i}/{len(questions)} {time.perf_counter() - t:.0f}s", file=sys.stderr)
+    path.write_bytes(pickle.dumps(out))
+    return out
+
+
+def calibration_rows(qa, data):  # type: ignore[no-untyped-def]
+    cal = calibration_titles([a.id for a in data.articles])
+    questions = [q for q in data.questions if q.relevant_article_ids[0] in cal]
+    return retrieved(qa, questions, "calibration")
+
+
+def proposals_for(reader: Reader, q, qvec, cands, titles, own: bool) -> list[Proposal]:  # type: ignore[no-untyped-def]
+    gold_article = q.relevant_spans[0].article_id
+    kept = cands if own else [c for c in cands if c.hit.passage.article_id != gold_article]
+    kept = kept[:READ]
+    sents, logits, _ = score(q.question, qvec, kept, PASSAGES, titles)
+    if not sents:
+        return []
+    return propose(q.question, reader, kept, sents, logits, PASSAGES)
+
+
+def reader_from(args_onnx: Path | None) -> Reader:
+    if args_onnx is None:
+        r = load_reader()
+        if r is None:
+            raise SystemExit("no shipped reader: pass --onnx")
+        return r
+    meta = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+    return open_reader(args_onnx, meta.get("calibration", {}), ReaderSettings())
+
+
+def fit(X: np.ndarray, y: np.ndarray) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    m = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
+    return {
+        "weights": {n: round(float(w), 5) for n, w in zip(SPAN_FEATURES, m.coef_[0])},
+        "bias": round(float(m.intercept_[0]), 5),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--onnx", type=Path, help="an exported reader (default: the shipped one)")
+    ap.add_argument("--answer-share", type=float, default=0.95, help="answerable share to keep answering")
+    ap.add_argument("--dry-run", action="store_true", help="print, don't write reader.json")
+    args = ap.parse_args()
+    qa, data = squad_assistant("article")
+    titles = {a.id: a.title for a in data.articles}
+    rows = calibration_rows(qa, data)
+    reader = reader_from(args.onnx)
+    t = time.perf_counter()
+    table = []  # (question, own, proposals, sentence labels, short labels)
+    for i, (q, qvec, cands) in enumerate(rows):
+        for own in (True, False):
+            props = proposals_for(reader, q, qvec, cands, titles, own)
+            ys = [own and holds_answer(p.quote, q.answers) for p in props]
+            yshort = [own and best_f1(p.span.text, q.answers) >= 0.5 for p in props]
+            table.append((q, own, props, ys, yshort))
+        if i % 200 == 0:
+            print(f"  read {i}/{len(rows)} {time.perf_counter() - t:.0f}s", file=sys.stderr)
+    X = np.array([[p.features[n] for n in SPAN_FEATURES] for *_, props, _, _ in table for p in props])
+    y_sent = np.array([y for *_, ys, _ in table for y in ys])
+    y_short = np.array([y for *_, ys in table for y in ys])
+    cal = {"sentence": fit(X, y_sent), "short": fit(X, y_short)}
+    answerable = [(q, props) for q, own, props, _, _ in table if own]
+    unanswerable = [(q, props) for q, own, props, _, _ in table if not own]
+
+    def chosen(props):  # type: ignore[no-untyped-def]
+        return choose(props, cal)
+
+    p_ans = np.array([c.p_sentence if (c := chosen(p)) else 0.0 for _, p in answerable])
+    p_un = np.array([c.p_sentence if (c := chosen(p)) else 0.0 for _, p in unanswerable])
+    threshold = float(np.quantile(p_ans, 1 - args.answer_share))
+    print(f"{len(answerable)} calibration questions (training numbers: these chose the thresholds)")
+    print("abstain_below  answers(answerable)  abstains(unanswerable)")
+    for thr in sorted({threshold, 0.1, 0.2, 0.3, 0.4, 0.5}):
+        print(f"  {thr:.3f}        {np.mean(p_ans >= thr):.3f}              {np.mean(p_un < thr):.3f}")
+    print("short_above  shown  right(F1>=0.5)  EM over all  F1 over all")
+    for thr in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6):
+        shown = em = f = right = 0
+        for q, props in answerable:
+            c = chosen(props)
+            if c is None or c.p_sentence < threshold or c.p_short < thr:
+                continue
+            shown += 1
+            sf = best_f1(c.proposal.span.text, q.answers)
+            right += sf >= 0.5
+            em += exact(c.proposal.span.text, q.answers)
+            f += sf
+        n = len(answerable)
+        print(
+            f"  {thr:.1f}        {shown / n:.3f}  {right / max(shown, 1):.3f}           {em / n:.3f}        {f / n:.3f}"
+        )
+    cal.update(
+        {
+            "abstain_below": round(threshold, 4),
+            "short_above": 0.5,
+            "features": list(SPAN_FEATURES),
+            "fitted_on": f"SQuAD v1.1 dev half A, calibration third: {len(answerable)} questions, "
+            "asked with and without their own article",
+        }
+    )
+    print(json.dumps(cal, indent=2))
+    if not args.dry_run:
+        meta = json.loads(MANIFEST.read_text())
+        meta["calibration"] = cal
+        MANIFEST.write_text(json.dumps(meta, indent=2) + "\n")
+        print(f"wrote {MANIFEST}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Direct answers: the reader's span first ("Kars."), then the sentence that says it, cited.
+
+The reader (reader.py) proposes its best span in each of the top passages. Each proposal is scored
+by two small logistic models over named features (SPAN_FEATURES: the reader's margin over "no answer
+here", the span's probability, the composer's score of the sentence holding it, the passage's rank,
+...), fitted on questions the reader never trained on (bench/fit_reader.py; weights and thresholds
+in models/reader.json):
+- p_sentence: P(the sentence holding the span answers the question): picks the proposal, is
+  `answer.confidence`, and below `abstain_below` the assistant abstains;
+- p_short: P(the span itself is the answer): at or above `short_above` it becomes `answer.short`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from citeqa.features import SentenceCandidate, answer_type, has_answer_type
+from citeqa.reader import Reader, Span
+from citeqa.retrieve import Candidate
+from citeqa.schema import Hit
+from citeqa.text import squash
+
+SPAN_FEATURES = (
+    "margin",  # best span score minus the window's "no answer" score
+    "margin_rel",  # ... minus the best margin among the passages read
+    "score",  # start + end logit
+    "log_prob",  # log softmax(start) * softmax(end)
+    "sentence",  # the composer's logit for the sentence holding the span
+    "sentence_rel",  # ... minus the composer's best logit
+    "inv_rank",  # 1 / the passage's retrieval rank
+    "answer_type",  # the span holds a token of the kind the wh-word asks for
+    "in_question",  # share of the span's words already in the question (an echo is no answer)
+    "log_words",  # log word count of the span
+)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A reader span located in the article, with the sentence(s) that hold it."""
+
+    span: Span
+    hit: Hit
+    start: int  #: article offsets of the span
+    end: int
+    quote_start: int  #: article offsets of the sentence(s) holding the span
+    quote_end: int
+    quote: str
+    features: dict[str, float]
+
+
+def propose(
+    question: str,
+    reader: Reader,
+    candidates: Sequence[Candidate],
+    sents: Sequence[SentenceCandidate],
+    logits: np.ndarray,
+    passages: int,
+) -> list[Proposal]:
+    """The reader's best span in each of the top `passages` passages, with its features."""
+    top = list(candidates[:passages])
+    spans = reader.read(question, [c.hit.passage.text for c in top])
+    kind = answer_type(question)
+    q_words = set(question.lower().split())
+    best_logit = float(logits.max()) if len(logits) else 0.0
+    margins = [s.margin for s in spans if s is not None]
+    best_margin = max(margins) if margins else 0.0
+    out = []
+    for cand, span in zip(top, spans):
+        if span is None or span.start >= span.end:
+            continue
+        p = cand.hit.passage
+        a, b = p.start + span.start, p.start + span.end
+        holding = [
+            (i, s) for i, s in enumerate(sents) if s.hit.passage.id == p.id and s.start < b and a < s.end
+        ]
+        if holding:
+            q0, q1 = holding[0][1].start, holding[-1][1].end
+            sentence_logit = max(float(logits[i]) for i, _ in holding)
+        else:  # a passage without sentence spans: cite the passage itself
+            q0, q1, sentence_logit = p.start, p.end, best_logit
+        words = span.text.split()
+        feats = {
+            "margin": span.margin,
+            "margin_rel": span.margin - best_margin,
+            "score": span.score,
+            "log_prob": math.log(max(span.prob, 1e-12)),
+            "sentence": sentence_logit,
+            "sentence_rel": sentence_logit - best_logit,
+            "inv_rank": 1.0 / max(cand.hit.rank, 1),
+            "answer_type": float(has_answer_type(kind, span.text, question)) if kind else 0.5,
+            "in_question": sum(w.lower() in q_words for w in words) / max(len(words), 1),
+            "log_words": math.log1p(len(words)),
+        }
+        quote = p.text[q0 - p.start : q1 - p.start]
+        out.append(Proposal(span, cand.hit, a, b, q0, q1, quote, feats))
+    return out
+
+
+def probability(model: Mapping[str, object], feats: Mapping[str, float]) -> float:
+    """A fitted logistic model stored by feature name ({"weights": {name: w}, "bias": b})."""
+    weights = model.get("weights", {})
+    assert isinstance(weights, Mapping)
+    z = float(model.get("bias", 0.0)) + sum(float(w) * feats.get(k, 0.0) for k, w in weights.items())  # type: ignore[arg-type]
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The proposal an answer is built from, with its two calibrated probabilities."""
+
+    proposal: Proposal
+    p_sentence: float
+    p_short: float
+
+
+def choose(proposals: Sequence[Proposal], calibration: Mapping[str, object]) -> Choice | None:
+    """The proposal whose sentence most likely answers (ties: the higher-ranked passage)."""
+    scored = [
+        Choice(
+            p, probability(calibration["sentence"], p.features), probability(calibration["short"], p.features)
+        )  # type: ignore[arg-type]
+        for p in proposals
+    ]
+    return max(scored, key=lambda c: (c.p_sentence, c.p_short, -c.proposal.hit.rank), default=None)
+
+
+def lead_in(short: str, quote: str) -> str:
+    """ "Kars. " before the cited sentence, unless the span is the whole sentence."""
+    if squash(short) == squash(quote):
+        return ""
+    return squash(short) + ("" if short.rstrip()[-1:] in ".!?" else ".") + " "
