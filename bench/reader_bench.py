@@ -54,12 +54,13 @@ class Tally:
             self.f1 += best_f1(a.short.text, q.answers)
 
     def line(self, name: str) -> str:
-        n = self.n
+        n, c = self.n, max(self.cites, 1)
+        p50, p95 = pct(self.lat, 50), pct(self.lat, 95)
         return (
-            f"{name:<10} short EM {self.em / n:.3f}  F1 {self.f1 / n:.3f}  (short answers {self.shorts / n:.3f})"
-            f"  answer_hit {self.hit / n:.3f}  citation precision {self.cite_ok / max(self.cites, 1):.3f}"
-            f" ({self.cites / n:.2f}/answer)  round-trip {self.trip / max(self.cites, 1):.3f}"
-            f"  answered {self.answered / n:.3f}  ask p50 {pct(self.lat, 50):.1f} ms p95 {pct(self.lat, 95):.1f} ms"
+            f"{name:<10} short EM {self.em / n:.3f}  F1 {self.f1 / n:.3f}  (shorts {self.shorts / n:.3f})"
+            f"  answer_hit {self.hit / n:.3f}  citation precision {self.cite_ok / c:.3f}"
+            f" ({self.cites / n:.2f}/answer)  round-trip {self.trip / c:.3f}"
+            f"  answered {self.answered / n:.3f}  ask p50 {p50:.1f} ms p95 {p95:.1f} ms"
         )
 
 
@@ -83,9 +84,8 @@ def formats(folder: Path, qa, data, texts) -> None:  # type: ignore[no-untyped-d
     for f in sorted(folder.glob("reader-*.onnx")):
         r = open_reader(f, {}, ReaderSettings())
         em, f1, ms = gold_paragraph(r, cal, texts)
-        print(
-            f"{f.name}: {f.stat().st_size / 1e6:.1f} MB  gold-paragraph EM {em:.3f} F1 {f1:.3f}  {ms:.1f} ms/q"
-        )
+        mb = f.stat().st_size / 1e6
+        print(f"{f.name}: {mb:.1f} MB  gold-paragraph EM {em:.3f} F1 {f1:.3f}  {ms:.1f} ms/q")
 
 
 def main() -> None:
@@ -130,9 +130,7 @@ def main() -> None:
     )
     print(new.line("reader"))
     print(old.line("composer"))
-    print(
-        f"abstains on unanswerable (own article removed): reader {una_new / n:.3f}, composer {una_old / n:.3f}"
-    )
+    print(f"abstains when the own article is removed: reader {una_new / n:.3f}, composer {una_old / n:.3f}")
     print(f"latency ratio reader/composer: p50 {pct(new.lat, 50) / pct(old.lat, 50):.2f}")
     em, f1, ms = gold_paragraph(reader, qs, texts)
     print(f"given the gold paragraph: EM {em:.3f} F1 {f1:.3f} ({ms:.1f} ms a question)")
