@@ -20,6 +20,7 @@ import argparse
 import collections
 import json
 import pickle
+import random
 import sys
 import time
 from pathlib import Path
@@ -76,14 +77,14 @@ def calibration_rows(qa, data):  # type: ignore[no-untyped-def]
     return retrieved(qa, questions, "calibration")
 
 
-def proposals_for(reader: Reader, q, qvec, cands, titles, own: bool) -> list[Proposal]:  # type: ignore[no-untyped-def]
+def proposals_for(reader: Reader, q, qvec, cands, titles, own: bool, mode: int = 0) -> list[Proposal]:  # type: ignore[no-untyped-def]
     gold_article = q.relevant_spans[0].article_id
     kept = cands if own else [c for c in cands if c.hit.passage.article_id != gold_article]
     kept = kept[:READ]
     sents, logits, _ = score(q.question, qvec, kept, PASSAGES, titles)
     if not sents:
         return []
-    return propose(q.question, reader, kept, sents, logits, PASSAGES)
+    return propose(q.question, reader, kept, sents, logits, PASSAGES, mode)
 
 
 def reader_from(args_onnx: Path | None) -> Reader:
@@ -114,19 +115,28 @@ def main() -> None:
     ap.add_argument(
         "--short-precision", type=float, default=0.75, help="short answers shown must be right this often"
     )
+    ap.add_argument(
+        "--read-sentences",
+        type=int,
+        default=4,
+        help="read the composer's N best sentences (0: whole passages)",
+    )
     ap.add_argument("--limit", type=int, default=0, help="only the first N questions (a smoke run)")
     args = ap.parse_args()
     qa, data = squad_assistant("article")
     titles = {a.id: a.title for a in data.articles}
     rows = calibration_rows(qa, data)
     if args.limit:
-        rows = rows[: args.limit]
+        rows = random.Random(0).sample(rows, min(args.limit, len(rows)))
     reader = reader_from(args.onnx)
     t = time.perf_counter()
+    reads = 0.0
     table = []  # (question, own, proposals, sentence labels, short labels)
     for i, (q, qvec, cands) in enumerate(rows):
         for own in (True, False):
-            props = proposals_for(reader, q, qvec, cands, titles, own)
+            t_read = time.perf_counter()
+            props = proposals_for(reader, q, qvec, cands, titles, own, args.read_sentences)
+            reads += time.perf_counter() - t_read
             ys = [own and holds_answer(p.quote, q.answers) for p in props]
             yshort = [own and best_f1(p.span.text, q.answers) >= 0.5 for p in props]
             table.append((q, own, props, ys, yshort))
@@ -146,6 +156,7 @@ def main() -> None:
     p_un = np.array([c.p_sentence if (c := chosen(p)) else 0.0 for _, p in unanswerable])
     threshold = float(np.quantile(p_ans, 1 - args.answer_share))
     print(f"{len(answerable)} calibration questions (training numbers: these chose the thresholds)")
+    print(f"read {args.read_sentences or 'whole passages'}: {reads * 1e3 / len(table):.1f} ms a composition")
     print("abstain_below  answers(answerable)  abstains(unanswerable)")
     for thr in sorted({threshold, 0.1, 0.2, 0.3, 0.4, 0.5}):
         print(f"  {thr:.3f}        {np.mean(p_ans >= thr):.3f}              {np.mean(p_un < thr):.3f}")
@@ -169,6 +180,7 @@ def main() -> None:
             short_above = float(thr)
     cal.update(
         {
+            "read_sentences": args.read_sentences,
             "abstain_below": round(threshold, 4),
             "short_above": short_above if short_above is not None else 0.5,
             "features": list(SPAN_FEATURES),

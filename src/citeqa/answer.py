@@ -114,7 +114,9 @@ def compose(
     if not sents:
         return _abstain(question, hits, "the knowledge base has no passages to answer from", query)
     if reader is not None and reader.calibration:
-        proposals = propose(question, reader, candidates, sents, logits, settings.passages_considered)
+        # The reading mode the calibration was fitted with (bench/fit_reader.py --read-sentences).
+        mode = int(reader.calibration.get("read_sentences", 0))
+        proposals = propose(question, reader, candidates, sents, logits, settings.passages_considered, mode)
         choice = choose(proposals, reader.calibration)
         threshold = float(reader.calibration["abstain_below"])
         if choice is None:

@@ -83,6 +83,8 @@ def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-d
         date = f", {c.published}" if c.published else ""
         print(f"[{c.n}] {c.title or c.article_id}{date} ({c.article_id}, chars {c.start}-{c.end})", file=out)
         print(f'    "{squash(c.quote)}"', file=out)
+    if answer.abstained and answer.reason:
+        print(f"\nWhy: {answer.reason}.", file=out)  # the scores stay out of the answer's own words
     if answer.abstained and answer.hits:
         print("\nClosest passages:", file=out)
         for h in answer.hits[:3]:
