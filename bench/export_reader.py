@@ -69,7 +69,7 @@ def optimise(src: Path, dest: Path) -> None:
     opt.save_model_to_file(str(dest))
 
 
-def to_int8(src: Path, dest: Path) -> None:
+def to_int8(src: Path, dest: Path, per_channel: bool = False, embeddings: bool = True) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -77,7 +77,8 @@ def to_int8(src: Path, dest: Path) -> None:
         str(src),
         str(dest),
         weight_type=QuantType.QInt8,
-        op_types_to_quantize=["MatMul", "Gather"],
+        op_types_to_quantize=["MatMul", "Gather"] if embeddings else ["MatMul"],
+        per_channel=per_channel,
         # The fused graph holds contrib ops (Attention, SkipLayerNormalization) that ONNX's shape
         # inference doesn't know: their outputs are float.
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
@@ -103,8 +104,8 @@ def export(model_dir: Path, fmt: str, out: Path) -> Path:
             os.replace(fused, dest)
         elif fmt == "fp16":
             to_fp16(fused, dest)
-        else:
-            to_int8(fused, dest)
+        else:  # int8pc: one scale per output channel of each weight matrix instead of one per matrix
+            to_int8(fused, dest, per_channel=fmt == "int8pc")
     return dest
 
 
@@ -115,7 +116,7 @@ def sha256(path: Path) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=Path, help="a folder written by bench.train_reader (final/ or ckpt/)")
-    ap.add_argument("--format", choices=["int8", "fp16", "fp32"], default="int8", help="weights format")
+    ap.add_argument("--format", choices=["int8", "int8pc", "fp16", "fp32"], default="int8", help="weights format")
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "reader" / "onnx", help="output folder")
     ap.add_argument("--ship", action="store_true", help="copy into src/citeqa/models and write reader.json")
     args = ap.parse_args()

@@ -33,6 +33,17 @@ def test_ask_json_follows_the_contract(cli_kb):
     d = json.loads(r.stdout)
     assert d["question"].startswith("Where") and d["citations"] and d["passages"]
     assert any("Kars" in c["quote"] for c in d["citations"])
+    assert d["short"]["text"] == "Kars" and d["answer"].startswith("Kars.")  # the answer first
+    assert d["short"]["citation"] == 1
+
+
+def test_ask_says_plainly_what_the_articles_dont_say(cli_kb):
+    r = run("ask", "Who won the 2022 FIFA World Cup?", kb=cli_kb)
+    assert r.returncode == 0, r.stderr
+    first, *rest = r.stdout.splitlines()
+    assert first == "The articles don't say who won the 2022 FIFA World Cup."
+    assert any(line.startswith("Why: ") for line in rest)  # the scores, apart from the answer
+    assert "Closest passages:" in r.stdout
 
 
 @pytest.mark.parametrize(

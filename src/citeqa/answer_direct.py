@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from citeqa.features import SentenceCandidate, answer_type, has_answer_type
+from citeqa.features import SentenceCandidate, answer_type, answer_type_spans
 from citeqa.reader import Reader, Span
 from citeqa.retrieve import Candidate
 from citeqa.schema import Hit
@@ -32,7 +32,7 @@ SPAN_FEATURES = (
     "sentence",  # the composer's logit for the sentence holding the span
     "sentence_rel",  # ... minus the composer's best logit
     "inv_rank",  # 1 / the passage's retrieval rank
-    "answer_type",  # the span holds a token of the kind the wh-word asks for
+    "answer_type",  # the span overlaps a token of the kind the wh-word asks for (0.5: no kind asked)
     "in_question",  # share of the span's words already in the question (an echo is no answer)
     "log_words",  # log word count of the span
 )
@@ -130,13 +130,21 @@ def propose(
             "sentence": sentence_logit,
             "sentence_rel": sentence_logit - best_logit,
             "inv_rank": 1.0 / max(cand.hit.rank, 1),
-            "answer_type": float(has_answer_type(kind, span.text, question)) if kind else 0.5,
+            "answer_type": _typed(kind, p.text[q0 - p.start : q1 - p.start], a - q0, b - q0, question),
             "in_question": sum(w.lower() in q_words for w in words) / max(len(words), 1),
             "log_words": math.log1p(len(words)),
         }
         quote = p.text[q0 - p.start : q1 - p.start]
         out.append(Proposal(span, cand.hit, a, b, q0, q1, quote, feats))
     return out
+
+
+def _typed(kind: str, sentence: str, a: int, b: int, question: str) -> float:
+    """Does the span overlap a token of the asked-for kind in its sentence? Judged in the sentence,
+    not the span alone: "Kars" is a place because the sentence says "held in Kars"."""
+    if not kind:
+        return 0.5
+    return float(any(s < b and a < e for s, e in answer_type_spans(kind, sentence, question)))
 
 
 def probability(model: Mapping[str, object], feats: Mapping[str, float]) -> float:

@@ -1,0 +1,170 @@
+"""The span reader (reader.py) and direct answers (answer_direct.py): golden answers on the seed article
+and on an article with units, abstention, the fallback without weights, and the citation contract."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from citeqa import reader as reader_mod
+from citeqa.answer import refusal
+from citeqa.reader import MANIFEST, _whole_words, load_reader
+from tests.conftest import round_trips
+
+SEED_ID = "heydar-aliyev-2023-drills"
+UNITS = Path(__file__).parent / "fixtures" / "units" / "caspian-ferry.txt"
+
+
+def short_round_trips(qa, answer) -> bool:
+    s = answer.short
+    return s is not None and qa.article(s.article_id).text[s.start : s.end] == s.text
+
+
+# ---------------------------------------------------------------- pure pieces
+
+
+@pytest.mark.parametrize(
+    ("text", "a", "b", "want"),
+    [
+        ("took 19 hours, about", 5, 12, "19 hours"),  # cut mid-word: widened
+        ("in Kars.", 3, 8, "Kars"),  # trailing full stop trimmed
+        ("“Kars”", 0, 6, "Kars"),  # quotes trimmed
+        ("Maj-Gen Rahim Jafarov spoke", 0, 21, "Maj-Gen Rahim Jafarov"),
+    ],
+)
+def test_whole_words(text, a, b, want):
+    s, e = _whole_words(text, a, b)
+    assert text[s:e] == want
+
+
+@pytest.mark.parametrize(
+    ("question", "want"),
+    [
+        ("Who won the 2022 FIFA World Cup?", "The articles don't say who won the 2022 FIFA World Cup."),
+        ("what  causes rain?", "The articles don't say what causes rain."),
+        ("Where will the drills be held?", "The articles don't answer “Where will the drills be held?”."),
+        ("Who is the president?", "The articles don't answer “Who is the president?”."),
+    ],
+)
+def test_refusal_speaks_plainly(question, want):
+    assert refusal(question) == want
+
+
+# ---------------------------------------------------------------- the shipped reader
+
+
+def test_shipped_weights_match_their_manifest():
+    meta = json.loads(MANIFEST.read_text())
+    path = MANIFEST.parent / meta["file"]
+    assert path.stat().st_size <= 50 * 1024 * 1024
+    assert reader_mod._sha256(path) == meta["sha256"]
+    cal = meta["calibration"]
+    assert 0 < cal["abstain_below"] < cal["short_above"] < 1
+    assert set(cal["sentence"]["weights"]) == set(cal["features"])
+    assert load_reader() is not None
+
+
+GOLDEN = [
+    ("Where will the Heydar Aliyev-2023 drills be held?", ("Kars",)),
+    ("Who spoke about the unshakable brotherhood between the two countries?", ("Maj-Gen Rahim Jafarov",)),
+    ("When was the memorandum of alliance signed?", ("June 15",)),
+]
+
+
+@pytest.mark.parametrize(("question", "want"), GOLDEN)
+def test_golden_short_answers_on_the_seed(seed_qa, question, want):
+    answer = seed_qa.ask(question)
+    assert not answer.abstained
+    assert answer.short is not None and answer.short.text in want
+    assert short_round_trips(seed_qa, answer) and round_trips(seed_qa, answer)
+    # The answer names it first, then the sentence that says it, which holds the span.
+    assert answer.text.startswith(answer.short.text + ".")
+    c = answer.citations[answer.short.citation - 1]
+    assert c.start <= answer.short.start and answer.short.end <= c.end
+    assert answer.to_dict()["short"]["text"] == answer.short.text
+
+
+@pytest.fixture()
+def units_qa(tmp_path, real_embedder):
+    from citeqa import Assistant
+
+    qa = Assistant.build([UNITS], kb=tmp_path / "kb", embedder=real_embedder, progress=False)
+    yield qa
+    qa.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "want"),
+    [
+        ("How long did the ferry's first crossing take?", "19 hours"),
+        ("How much rain did Aktau record?", "8 inches"),
+        ("Who captained the ferry?", "Elnur Mammadov"),
+    ],
+)
+def test_short_answers_keep_their_unit_and_whole_name(units_qa, question, want):
+    answer = units_qa.ask(question)
+    assert answer.short is not None, answer.text
+    assert answer.short.text.startswith(want) or answer.short.text.endswith(want), answer.short.text
+    assert short_round_trips(units_qa, answer) and round_trips(units_qa, answer)
+
+
+@pytest.mark.parametrize(
+    "question", ["Who won the 2022 FIFA World Cup?", "How many goals did Messi score in the final?"]
+)
+def test_off_topic_questions_abstain_in_plain_words(seed_qa, question):
+    answer = seed_qa.ask(question)
+    assert answer.abstained and answer.short is None and not answer.citations
+    assert answer.text == refusal(question)
+    assert "threshold" in answer.reason or "found" in answer.reason  # the scores stay in the reason
+    assert answer.hits
+
+
+def test_falls_back_to_the_composer_without_weights(seed_qa, tmp_path, monkeypatch, caplog):
+    # A copy of the manifest whose weights file is missing, then one whose file is damaged.
+    meta = json.loads(MANIFEST.read_text())
+    missing = tmp_path / "missing.json"
+    missing.write_text(json.dumps({**meta, "file": "gone.onnx"}))
+    damaged_file = tmp_path / "damaged.onnx"
+    shutil.copy(MANIFEST.parent / meta["file"], damaged_file)
+    with open(damaged_file, "r+b") as f:
+        f.seek(1000)
+        f.write(b"\0" * 64)
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(json.dumps({**meta, "file": damaged_file.name}))
+    for manifest, words in ((missing, "missing"), (damaged, "damaged")):
+        with caplog.at_level(logging.WARNING, logger="citeqa.reader"):
+            assert reader_mod._load(manifest) is None
+        assert any(words in r.getMessage() for r in caplog.records)
+        caplog.clear()
+    monkeypatch.setattr(reader_mod, "MANIFEST", missing)
+    monkeypatch.setattr(reader_mod, "_cache", {})
+    monkeypatch.setattr(type(seed_qa), "reader", property(lambda self: reader_mod.load_reader(missing)))
+    answer = seed_qa.ask("Where will the Heydar Aliyev-2023 drills be held?")
+    assert not answer.abstained and round_trips(seed_qa, answer)
+    assert "Kars" in answer.text  # the composer's sentence
+
+
+def test_reader_off_by_config(seed_kb, real_embedder):
+    from citeqa import Assistant
+    from citeqa.config import Config
+
+    qa = Assistant.open(seed_kb, embedder=real_embedder, config=Config(reader=False))
+    assert qa.reader is None
+    answer = qa.ask("Where will the Heydar Aliyev-2023 drills be held?")
+    assert round_trips(qa, answer)
+    qa.close()
+
+
+def test_reads_many_passages_and_odd_text():
+    r = load_reader()
+    assert r is not None
+    assert r.read("Where?", []) == []
+    spans = r.read("Where will the drills be held?", ["", "The drills will be held in Kars. " * 80, "x"])
+    assert spans[0] is None  # nothing to read
+    long = spans[1]
+    assert long is not None and "Kars" in long.text  # a passage longer than one window
+    assert spans[2] is None or spans[2].text == "x"
