@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import pickle
 import random
 import sys
 import time
@@ -27,8 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import RUNS
-from bench.fit_composer import DEPTH, holds_answer, normalize
+from bench.fit_composer import holds_answer, normalize, retrieve_all
 from bench.squad_kb import squad_assistant
 from bench.train_reader import calibration_titles
 from citeqa.answer import score
@@ -56,25 +54,10 @@ def exact(pred: str, answers) -> bool:  # type: ignore[no-untyped-def]
     return any(normalize(pred) == normalize(a) for a in answers)
 
 
-def retrieved(qa, questions, name: str):  # type: ignore[no-untyped-def]
-    """(question, qvec, candidates) for each question, cached in runs/ (retrieval is deterministic)."""
-    path = RUNS / f"reader_{name}.pkl"
-    if path.exists():
-        return pickle.loads(path.read_bytes())
-    out, t = [], time.perf_counter()
-    for i, q in enumerate(questions):
-        qvec, cands = qa._retrieve(q.question, DEPTH)
-        out.append((q, qvec, cands))
-        if i % 500 == 0:
-            print(f"  retrieve {name}: {i}/{len(questions)} {time.perf_counter() - t:.0f}s", file=sys.stderr)
-    path.write_bytes(pickle.dumps(out))
-    return out
-
-
 def calibration_rows(qa, data):  # type: ignore[no-untyped-def]
     cal = calibration_titles([a.id for a in data.articles])
     questions = [q for q in data.questions if q.relevant_article_ids[0] in cal]
-    return retrieved(qa, questions, "calibration")
+    return retrieve_all(qa, questions, "calibration")  # cached in runs/fit_calibration.pkl
 
 
 def proposals_for(reader: Reader, q, qvec, cands, titles, own: bool, mode: int = 0) -> list[Proposal]:  # type: ignore[no-untyped-def]
