@@ -168,3 +168,31 @@ def test_reads_many_passages_and_odd_text():
     long = spans[1]
     assert long is not None and "Kars" in long.text  # a passage longer than one window
     assert spans[2] is None or spans[2].text == "x"
+
+
+def test_reading_windows_take_the_best_sentences_with_their_neighbours():
+    from types import SimpleNamespace as NS
+
+    import numpy as np
+
+    from citeqa.answer_direct import reading_windows
+
+    # Two passages of five 10-character sentences each (article offsets = passage offsets + 100).
+    def passage(pid: str, start: int):
+        return NS(hit=NS(passage=NS(id=pid, start=start, text="x" * 50), rank=1))
+
+    cands = [passage("p1", 100), passage("p2", 200)]
+    sents = [
+        NS(hit=c.hit, start=c.hit.passage.start + 10 * k, end=c.hit.passage.start + 10 * k + 10)
+        for c in cands
+        for k in range(5)
+    ]
+    logits = np.zeros(10)
+    logits[[1, 3, 9]] = [3.0, 2.0, 1.0]  # p1: sentences 1 and 3; p2: its last sentence
+    got = [(c.hit.passage.id, a, b) for c, a, b in reading_windows(cands, sents, logits, 2, 3)]
+    # p1: 0-1-2 and 2-3-4 touch, so one window over all five; p2: sentences 3-4 (no sentence after 4).
+    assert got == [("p1", 0, 50), ("p2", 30, 50)]
+    assert [(c.hit.passage.id, a, b) for c, a, b in reading_windows(cands, sents, logits, 2, 0)] == [
+        ("p1", 0, 50),
+        ("p2", 0, 50),
+    ]
