@@ -1,11 +1,12 @@
 """Export a trained reader (bench.train_reader) to the ONNX file that ships in src/citeqa/models/.
 
-    python -m bench.export_reader runs/reader/final                 # int8, the shipped format
+    python -m bench.export_reader runs/reader/final                 # int8pc, the shipped format
     python -m bench.export_reader runs/reader/final --format fp32 --out runs/reader/onnx
 
 fp32 is the plain export (about 90 MB: over the 50 MB limit, kept for comparison); fp16 halves it;
 int8 is ONNX Runtime's dynamic quantisation of every MatMul and the embedding tables (about 23 MB,
-and faster). bench.reader_bench --formats compares their answers on the calibration questions.
+and faster); int8pc the same with one scale per output channel (closer to fp32, as fast).
+bench.reader_bench --formats compares them on the calibration questions.
 Writes <out>/reader-<format>.onnx and, with --ship, src/citeqa/models/reader.json pointing at it with
 its sha256 and the training recipe (the calibration is added by bench.fit_reader).
 """
@@ -116,9 +117,11 @@ def sha256(path: Path) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=Path, help="a folder written by bench.train_reader (final/ or ckpt/)")
-    ap.add_argument("--format", choices=["int8", "int8pc", "fp16", "fp32"], default="int8", help="weights format")
+    ap.add_argument("--format", choices=["int8", "int8pc", "fp16", "fp32"], default="int8pc", help="format")
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "reader" / "onnx", help="output folder")
     ap.add_argument("--ship", action="store_true", help="copy into src/citeqa/models and write reader.json")
+    ap.add_argument("--previous", type=Path, help="recipe.json of the phase it started from")
+    ap.add_argument("--train-command", default="python -m bench.train_reader", help="its training")
     args = ap.parse_args()
     dest = export(args.model, args.format, args.out)
     mb = dest.stat().st_size / 1e6
@@ -131,6 +134,8 @@ def main() -> None:
         shipped.write_bytes(dest.read_bytes())
         recipe_file = args.model / "recipe.json"
         recipe = json.loads(recipe_file.read_text()) if recipe_file.exists() else {}
+        if args.previous:
+            recipe["previous_phase"] = json.loads(args.previous.read_text())
         manifest = MODELS / "reader.json"
         old = json.loads(manifest.read_text()) if manifest.exists() else {}
         meta = {
@@ -140,7 +145,7 @@ def main() -> None:
             "tokenizer": "all-MiniLM-L6-v2",
             "settings": {"max_len": 256, "stride": 128, "max_question": 64, "max_answer": 30},
             "recipe": recipe,
-            "reproduce": "python -m bench.train_reader && python -m bench.export_reader runs/reader/final "
+            "reproduce": f"{args.train_command} && python -m bench.export_reader {args.model} "
             f"--format {args.format} --ship && python -m bench.fit_reader",
             "calibration": old.get("calibration", {}),
         }
