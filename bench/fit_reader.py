@@ -31,7 +31,7 @@ from bench.squad_kb import squad_assistant
 from bench.train_reader import calibration_titles
 from citeqa.answer import score
 from citeqa.answer_direct import SPAN_FEATURES, Proposal, choose, propose
-from citeqa.reader import MANIFEST, Reader, ReaderSettings, load_reader, open_reader
+from citeqa.reader import MANIFEST, Calibration, Reader, load_reader, open_reader
 
 PASSAGES = 3
 READ = 5  # passages handed to the composer, as Assistant.ask does with top_k 5
@@ -76,8 +76,7 @@ def reader_from(args_onnx: Path | None) -> Reader:
         if r is None:
             raise SystemExit("no shipped reader: pass --onnx")
         return r
-    meta = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
-    return open_reader(args_onnx, meta.get("calibration", {}), ReaderSettings())
+    return open_reader(args_onnx)  # spans only: the calibration is what this script fits
 
 
 def fit(X: np.ndarray, y: np.ndarray) -> dict:
@@ -132,8 +131,11 @@ def main() -> None:
     answerable = [(q, props) for q, own, props, _, _ in table if own]
     unanswerable = [(q, props) for q, own, props, _, _ in table if not own]
 
+    fitted = Calibration.from_dict({**cal, "abstain_below": 0.0, "short_above": 0.0})
+    assert fitted is not None
+
     def chosen(props):  # type: ignore[no-untyped-def]
-        return choose(props, cal)
+        return choose(props, fitted)
 
     p_ans = np.array([c.p_sentence if (c := chosen(p)) else 0.0 for _, p in answerable])
     p_un = np.array([c.p_sentence if (c := chosen(p)) else 0.0 for _, p in unanswerable])

@@ -28,7 +28,7 @@ from bench.squad_kb import squad_assistant
 from citeqa import Assistant
 from citeqa.answer import ArticleMeta, compose
 from citeqa.datasets import sample
-from citeqa.reader import Reader, ReaderSettings, load_reader, open_reader
+from citeqa.reader import Reader, load_reader, open_reader
 
 
 class Tally:
@@ -82,7 +82,7 @@ def formats(folder: Path, qa, data, texts) -> None:  # type: ignore[no-untyped-d
     """Quality cost of each weights format, on the calibration questions (where the choice is made)."""
     cal = [q for q, _, _ in calibration_rows(qa, data)]
     for f in sorted(folder.glob("reader-*.onnx")):
-        r = open_reader(f, {}, ReaderSettings())
+        r = open_reader(f)
         em, f1, ms = gold_paragraph(r, cal, texts)
         mb = f.stat().st_size / 1e6
         print(f"{f.name}: {mb:.1f} MB  gold-paragraph EM {em:.3f} F1 {f1:.3f}  {ms:.1f} ms/q")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bench import conversations
 from citeqa import chat
 from citeqa.chat import ChatSession, Turn, is_follow_up
-from citeqa.retrieve import Candidate
-from citeqa.schema import Answer, AnswerSentence, Citation, Hit, Passage
+from citeqa.schema import Answer, AnswerSentence, Citation, ShortAnswer
 from tests.conftest import run_in_threads
 
 
@@ -138,20 +136,6 @@ def test_follow_up_query_carries_names_not_the_previous_predicate():
     )
     # With no predicate of its own, the previous question's words are the predicate.
     assert chat.follow_up_query("Why?", MITCHELL) == "Why? Donovan Mitchell Bulls many points score"
-
-
-def _candidate(article: str, score: float, rank: int) -> Candidate:
-    passage = Passage(f"{article}#{rank}", article, rank, "text", 0, 4)
-    return Candidate(Hit(passage, score, rank), np.zeros((0, 4), dtype=np.float32), rank)
-
-
-def test_prefer_articles_wins_close_calls_only():
-    pool = [_candidate("twitter", 0.58, 1), _candidate("meta", 0.51, 2), _candidate("other", 0.95, 3)]
-    pool.sort(key=lambda c: -c.hit.score)
-    out = chat.prefer_articles(pool, {"meta"}, 2)
-    assert [c.hit.passage.article_id for c in out] == ["other", "meta"]  # clearly better stays first
-    assert [c.hit.rank for c in out] == [1, 2]
-    assert [c.hit.score for c in out] == [0.95, 0.51]  # scores as retrieved
 
 
 class _Stub:
@@ -352,3 +336,20 @@ def test_to_markdown_of_a_real_conversation(seed_qa):
     c = first.citations[0]
     assert f"- [{c.n}] **{c.title}** ({c.published}): “" in md
     assert " [1]\n" in md  # the answer keeps its markers
+
+
+def test_to_markdown_puts_the_short_answer_first():
+    cite = Citation(1, "d", "d#0", 0, 30, "The drills are held in Kars.", "Drills", "", "")
+    answer = Answer(
+        "Where?",
+        "Kars. The drills are held in Kars. [1]",
+        (AnswerSentence("The drills are held in Kars. [1]", (1,)),),
+        (cite,),
+        (),
+        False,
+        0.9,
+        short=ShortAnswer("Kars", "d", 23, 27, citation=1),
+    )
+    session = ChatSession(assistant=None)  # type: ignore[arg-type]
+    session.history.append(Turn("Where?", "Where?", answer))
+    assert "**Kars** The drills are held in Kars. [1]" in session.to_markdown()

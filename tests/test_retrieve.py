@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from citeqa import Assistant, ConfigError
 from citeqa.config import Config
-from citeqa.retrieve import Fusion, Ranked, Retriever, fuse
-from citeqa.schema import Article
+from citeqa.retrieve import Candidate, Fusion, Ranked, Retriever, fuse, prefer_articles
+from citeqa.schema import Article, Hit, Passage
 
 
 def _ranking(*pairs: tuple[int, float]) -> list[Ranked]:
@@ -211,3 +212,17 @@ def test_hybrid_with_the_real_model_finds_a_rare_name(seed_qa):
     assert "Sadarak" in hits[0].passage.text
     assert hits[0].lexical_rank == 1 and hits[0].dense_rank >= 1 and hits[0].lexical_score > 0
     assert 0 < hits[0].score <= 1.0 + 1e-6  # cosine and scaled BM25 both live in [0, 1]
+
+
+def _candidate(article: str, score: float, rank: int) -> Candidate:
+    passage = Passage(f"{article}#{rank}", article, rank, "text", 0, 4)
+    return Candidate(Hit(passage, score, rank), np.zeros((0, 4), dtype=np.float32), rank)
+
+
+def test_prefer_articles_wins_close_calls_only():
+    pool = [_candidate("twitter", 0.58, 1), _candidate("meta", 0.51, 2), _candidate("other", 0.95, 3)]
+    pool.sort(key=lambda c: -c.hit.score)
+    out = prefer_articles(pool, {"meta"}, 2)
+    assert [c.hit.passage.article_id for c in out] == ["other", "meta"]  # clearly better stays first
+    assert [c.hit.rank for c in out] == [1, 2]
+    assert [c.hit.score for c in out] == [0.95, 0.51]  # scores as retrieved

@@ -113,21 +113,21 @@ def compose(
     sents, logits, X = score(question, qvec, candidates, settings.passages_considered, titles)
     if not sents:
         return _abstain(question, hits, "the knowledge base has no passages to answer from", query)
-    if reader is not None and reader.calibration:
-        # The reading mode the calibration was fitted with (bench/fit_reader.py --read-sentences).
-        mode = int(reader.calibration.get("read_sentences", 0))
-        proposals = propose(question, reader, candidates, sents, logits, settings.passages_considered, mode)
-        choice = choose(proposals, reader.calibration)
-        threshold = float(reader.calibration["abstain_below"])
+    cal = reader.calibration if reader is not None else None
+    if reader is not None and cal is not None:
+        # Read the way the calibration was fitted (bench/fit_reader.py --read-sentences).
+        n_read = cal.read_sentences
+        proposals = propose(question, reader, candidates, sents, logits, settings.passages_considered, n_read)
+        choice = choose(proposals, cal)
         if choice is None:
             return _abstain(question, hits, "the reader found no answer in the closest passages", query)
-        if choice.p_sentence < threshold:
+        if choice.p_sentence < cal.abstain_below:
             reason = (
                 f"the best candidate, {squash(choice.proposal.span.text)!r}, has confidence "
-                f"{choice.p_sentence:.2f}, below the threshold {threshold:.2f}"
+                f"{choice.p_sentence:.2f}, below the threshold {cal.abstain_below:.2f}"
             )
             return _abstain(question, hits, reason, query, choice.p_sentence)
-        return _direct(question, choice, hits, meta, float(reader.calibration["short_above"]), query)
+        return _direct(question, choice, hits, meta, cal.short_above, query)
     order = sorted(range(len(sents)), key=lambda i: (-float(logits[i]), sents[i].hit.rank, sents[i].start))
     best = order[0]
     confidence = confidence_of(logits, X, best)

@@ -4,7 +4,7 @@ The reader (reader.py) proposes its best span in each of the top passages. Each 
 by two small logistic models over named features (SPAN_FEATURES: the reader's margin over "no answer
 here", the span's probability, the composer's score of the sentence holding it, the passage's rank,
 ...), fitted on questions the reader never trained on (bench/fit_reader.py; weights and thresholds
-in models/reader.json):
+in models/reader.json, read into `reader.Calibration`):
 - p_sentence: P(the sentence holding the span answers the question): picks the proposal, is
   `answer.confidence`, and below `abstain_below` the assistant abstains;
 - p_short: P(the span itself is the answer): at or above `short_above` it becomes `answer.short`.
@@ -13,13 +13,13 @@ in models/reader.json):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from citeqa.features import SentenceCandidate, answer_type, answer_type_spans
-from citeqa.reader import Reader, Span
+from citeqa.reader import Calibration, Reader, Span
 from citeqa.retrieve import Candidate
 from citeqa.schema import Hit
 from citeqa.text import squash
@@ -121,6 +121,7 @@ def propose(
             sentence_logit = max(float(logits[i]) for i, _ in holding)
         else:  # a passage without sentence spans: cite the passage itself
             q0, q1, sentence_logit = p.start, p.end, best_logit
+        quote = p.text[q0 - p.start : q1 - p.start]
         words = span.text.split()
         feats = {
             "margin": span.margin,
@@ -130,11 +131,10 @@ def propose(
             "sentence": sentence_logit,
             "sentence_rel": sentence_logit - best_logit,
             "inv_rank": 1.0 / max(cand.hit.rank, 1),
-            "answer_type": _typed(kind, p.text[q0 - p.start : q1 - p.start], a - q0, b - q0, question),
+            "answer_type": _typed(kind, quote, a - q0, b - q0, question),
             "in_question": sum(w.lower() in q_words for w in words) / max(len(words), 1),
             "log_words": math.log1p(len(words)),
         }
-        quote = p.text[q0 - p.start : q1 - p.start]
         out.append(Proposal(span, cand.hit, a, b, q0, q1, quote, feats))
     return out
 
@@ -147,14 +147,6 @@ def _typed(kind: str, sentence: str, a: int, b: int, question: str) -> float:
     return float(any(s < b and a < e for s, e in answer_type_spans(kind, sentence, question)))
 
 
-def probability(model: Mapping[str, object], feats: Mapping[str, float]) -> float:
-    """A fitted logistic model stored by feature name ({"weights": {name: w}, "bias": b})."""
-    weights = model.get("weights", {})
-    assert isinstance(weights, Mapping)
-    z = float(model.get("bias", 0.0)) + sum(float(w) * feats.get(k, 0.0) for k, w in weights.items())  # type: ignore[arg-type]
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-
-
 @dataclass(frozen=True)
 class Choice:
     """The proposal an answer is built from, with its two calibrated probabilities."""
@@ -164,12 +156,10 @@ class Choice:
     p_short: float
 
 
-def choose(proposals: Sequence[Proposal], calibration: Mapping[str, object]) -> Choice | None:
+def choose(proposals: Sequence[Proposal], calibration: Calibration) -> Choice | None:
     """The proposal whose sentence most likely answers (ties: the higher-ranked passage)."""
     scored = [
-        Choice(
-            p, probability(calibration["sentence"], p.features), probability(calibration["short"], p.features)
-        )  # type: ignore[arg-type]
+        Choice(p, calibration.sentence.probability(p.features), calibration.short.probability(p.features))
         for p in proposals
     ]
     return max(scored, key=lambda c: (c.p_sentence, c.p_short, -c.proposal.hit.rank), default=None)

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citeqa.answer import ArticleMeta, ComposerSettings, compose
-from citeqa.chat import ChatSession, prefer_articles
+from citeqa.chat import ChatSession
 from citeqa.config import ChunkSettings, Config, default_kb_path
 from citeqa.embed import Embedder, load_embedder
 from citeqa.errors import InputError, KBMismatchError, KBNotFoundError
 from citeqa.indexer import Indexer
 from citeqa.ingest import article_from_record, read_paths
 from citeqa.reader import Reader, load_reader
-from citeqa.retrieve import Query, Retriever
+from citeqa.retrieve import Query, Retriever, prefer_articles
 from citeqa.schema import Answer, Article, Hit, IngestReport, Skipped
 from citeqa.store import ArticleInfo, KnowledgeBase, Manifest
 from citeqa.text import check_question
@@ -123,6 +123,13 @@ class Assistant:
         """The span reader (loaded once per process), or None: answers then come from the sentence
         composer (`Config(reader=False)`, `CITEQA_READER=0`, or weights missing or damaged)."""
         return load_reader() if self.config.reader else None
+
+    def warm_up(self, *, answers: bool = True) -> None:
+        """Load what the first question would otherwise wait for: the model and its ONNX question
+        encoder, the indexes, and (for `answers`) the span reader."""
+        self.search("warm up", top_k=1)
+        if answers:
+            _ = self.reader
 
     # ---------------------------------------------------------------- writes
 

@@ -17,7 +17,7 @@ short answer when that is a name, the names its question had or carried; for "he
 names in the sentences that answered it, where the person a "who" answer introduced is): names, not
 the previous question's other words, which would pull the previous answer back (those are added only
 when the question has no predicate of its own: "Why?", "And who announced it?"). Its retrieval also
-prefers passages of the articles the conversation cited (`prefer_articles`), so "And who announced
+prefers passages of the articles the conversation cited (`retrieve.prefer_articles`), so "And who announced
 it?" after Meta's layoffs stays with Meta rather than another company's layoffs. The displayed
 question stays the user's own wording.
 """
@@ -27,8 +27,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from citeqa.schema import Answer, Citation
@@ -36,7 +36,6 @@ from citeqa.text import STOPWORDS, content_terms, squash, words
 
 if TYPE_CHECKING:
     from citeqa.assistant import Assistant
-    from citeqa.retrieve import Candidate
 
 FOLLOW_UP, NEW, UNSURE = "follow-up", "new", "unsure"
 
@@ -59,11 +58,6 @@ _CALENDAR = frozenset(
 _NAME = re.compile(r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*")
 _POSSESSIVE = re.compile(r"['’]s?$")
 
-# Added to the fused score (about 0 to 1) of a preferred article's passages. Searched without the
-# company's name, Twitter's layoffs passage led Meta's by 0.07 after a question about Meta; 0.2 wins
-# such close calls, not a passage that is clearly better. The dev conversations score the same
-# anywhere from 0.05 to 0.5 (their follow-up queries carry the names already).
-PREFER_BOOST = 0.2
 # Names a follow-up query carries from the previous turn; more for "he"/"she", whose person may
 # come after a title or two in the sentence that answered ("Deputy Commander ... Rahim Jafarov").
 MAX_NAMES, MAX_NAMES_PERSONAL = 3, 5
@@ -203,20 +197,6 @@ def follow_up_query(question: str, previous: Turn) -> str:
     return f"{question} {' '.join(extra)}".strip()
 
 
-def prefer_articles(candidates: Sequence[Candidate], prefer: Collection[str], k: int) -> list[Candidate]:
-    """The top k once passages of the `prefer` articles get PREFER_BOOST on their fused score: a
-    follow-up stays with the conversation's article unless another passage is clearly better.
-    Scores are kept as retrieved (they are what the sources panel shows); ranks follow the new order."""
-    boosted = sorted(
-        candidates,
-        key=lambda c: (
-            -(c.hit.score + (PREFER_BOOST if c.hit.passage.article_id in prefer else 0.0)),
-            c.hit.rank,
-        ),
-    )
-    return [replace(c, hit=replace(c.hit, rank=r)) for r, c in enumerate(boosted[:k], start=1)]
-
-
 def _turn(question: str, answer: Answer, follow: bool, prev: Turn | None) -> Turn:
     """What the next question may refer to: a follow-up carries the previous names along, and one
     that abstains keeps the conversation on the articles it was about."""
@@ -321,10 +301,11 @@ def md_escape(text: str) -> str:
 
 
 def _answer_markdown(answer: Answer) -> str:
-    """The answer's sentences, escaped, each followed by its own unescaped [n] markers."""
-    if not answer.sentences:  # an abstention: "The articles don't say. <reason>."
+    """The short answer in bold (as the page shows it first), then the answer's sentences, escaped,
+    each followed by its own unescaped [n] markers."""
+    if not answer.sentences:  # an abstention: "The articles don't say who ..."
         return md_escape(answer.text)
-    out = []
+    out = [f"**{md_escape(answer.short.text)}**"] if answer.short is not None else []
     for s in answer.sentences:
         markers = "".join(f" [{n}]" for n in s.citations)
         body = s.text[: -len(markers)] if markers and s.text.endswith(markers) else s.text

@@ -115,10 +115,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from citeqa.assistant import Assistant
 
     qa = Assistant.open(_kb(args))
-    # Load the model (and the ONNX question encoder) before the first prompt, not while the first
-    # question waits: the prompt then means "ready".
+    # Load the models before the first prompt, not while the first question waits: the prompt
+    # then means "ready".
     print("Loading the model…", file=sys.stderr, flush=True)
-    qa.embedder.encode_queries(["a warm-up question"])
+    qa.warm_up()
     session = qa.chat()
     n = plural(len(qa.articles()), "article")
     print(f"citeqa chat over {n} in {_kb(args)}. Empty line or Ctrl-D quits.")

@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,8 @@ _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 @dataclass(frozen=True)
 class Span:
-    """The best answer span the reader found in one passage (offsets into that passage's text)."""
+    """The best answer span the reader found in one text (offsets into that text)."""
 
-    passage: int  #: index of the passage in the list given to `Reader.read`
     start: int  #: character offset in the passage text
     end: int
     text: str
@@ -58,14 +58,52 @@ class ReaderSettings:
     max_answer: int = 30  #: longest span, in word pieces
 
 
+@dataclass(frozen=True)
+class Logistic:
+    """A fitted logistic model over named features (a feature it doesn't name weighs nothing)."""
+
+    weights: Mapping[str, float]
+    bias: float
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        z = self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How reader spans become answers, fitted by `python -m bench.fit_reader` (answer_direct.py)."""
+
+    sentence: Logistic  #: P(the sentence holding the span answers): confidence and abstention
+    short: Logistic  #: P(the span is the answer): the short answer
+    abstain_below: float
+    short_above: float
+    read_sentences: int = 0  #: the reading mode it was fitted with (0: whole passages)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Calibration | None:
+        """From reader.json's "calibration" block; None when there is none yet (a fresh export)."""
+        if not d:
+            return None
+        return cls(
+            sentence=Logistic(dict(d["sentence"]["weights"]), float(d["sentence"]["bias"])),
+            short=Logistic(dict(d["short"]["weights"]), float(d["short"]["bias"])),
+            abstain_below=float(d["abstain_below"]),
+            short_above=float(d["short_above"]),
+            read_sentences=int(d.get("read_sentences", 0)),
+        )
+
+
 class Reader:
     """Question + passages → the best span of each passage. Thread-safe."""
 
-    def __init__(self, session: Any, tokenizer: Any, settings: ReaderSettings, calibration: dict) -> None:
+    def __init__(
+        self, session: Any, tokenizer: Any, settings: ReaderSettings, calibration: Calibration | None
+    ) -> None:
         self._session = session
         self._tok = tokenizer
         self.settings = settings
-        self.calibration = calibration  # fitted confidence weights and thresholds (bench.fit_reader)
+        self.calibration = calibration  # None: spans only, no answers (bench.fit_reader adds it)
         self._lock = threading.Lock()  # a fast tokenizer is not safe from two threads at once
 
     def read(self, question: str, texts: Sequence[str]) -> list[Span | None]:
@@ -132,7 +170,6 @@ class Reader:
         text = texts[i]
         c0, c1 = _whole_words(text, c0, c1)
         return Span(
-            passage=i,
             start=c0,
             end=c1,
             text=text[c0:c1],
@@ -190,7 +227,7 @@ def _load(manifest: Path) -> Reader | None:
             )
             return None
         settings = ReaderSettings(**meta.get("settings", {}))
-        return open_reader(path, meta.get("calibration", {}), settings)
+        return open_reader(path, Calibration.from_dict(meta.get("calibration", {})), settings)
     except FileNotFoundError as exc:
         log.warning("answers use the sentence composer: the reader weights are missing (%s)", exc.filename)
     except Exception as exc:  # a damaged file or a runtime problem must never stop answers
@@ -200,7 +237,9 @@ def _load(manifest: Path) -> Reader | None:
     return None
 
 
-def open_reader(path: Path, calibration: dict, settings: ReaderSettings = ReaderSettings()) -> Reader:
+def open_reader(
+    path: Path, calibration: Calibration | None = None, settings: ReaderSettings = ReaderSettings()
+) -> Reader:
     """A reader over an ONNX file (no checksum: `load_reader` checks the shipped one)."""
     import onnxruntime as ort
     from transformers import AutoTokenizer

@@ -48,9 +48,9 @@ def serve(kb: Path, host: str = "127.0.0.1", port: int = 7860) -> int:
         f"{plural(counts['passages'], 'passage')})…",
         flush=True,
     )
-    # Load the model and the ONNX question encoder now (exported once, ~2 s, on a fresh machine),
+    # Load the models now (the ONNX question encoder is exported once, ~2 s, on a fresh machine),
     # so the first question is not the slow one.
-    qa.embedder.encode_queries(["a warm-up question"])
+    qa.warm_up()
     limits = UploadLimits()
     demo = build_app(qa, limits=limits)
     url_host = f"[{host}]" if ":" in host else host
