@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from citeqa.kb import ArticleInfo
 from citeqa.schema import IngestReport
-from citeqa.store import ArticleInfo
 from citeqa_app.render import esc, nice_date
 
 

@@ -32,7 +32,7 @@ import sys
 from citeqa import Assistant
 from citeqa.embed import HashEmbedder
 from citeqa.schema import Article
-from citeqa.store import KnowledgeBase
+from citeqa.kb import KnowledgeBase
 
 kb, n, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 _write = KnowledgeBase.write

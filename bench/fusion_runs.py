@@ -19,8 +19,9 @@ import numpy as np
 
 from bench import fusion_data as fd
 from bench.common import RUNS
-from citeqa import lexical
+from citeqa.analyzer import Analyzer
 from citeqa.assistant import Assistant
+from citeqa.kb import lexical
 
 DEPTH = 1000  # passages kept per ranker and query
 CACHE = RUNS / "fusion-cache"
@@ -97,7 +98,7 @@ def collect_lexical(qa: Assistant, items: list[Item], k1: float, b: float) -> di
     lexical.K1, lexical.B = k1, b
     t0 = time.perf_counter()
     gen, rows = qa.kb.passage_texts()
-    analyzer = lexical.Analyzer()
+    analyzer = Analyzer()
     index = lexical.LexicalIndex.build(rows, gen, analyzer)
     t_build = time.perf_counter() - t0
     lists, uppers = [], []

@@ -18,7 +18,7 @@ from statistics import fmean, pstdev
 
 from bench.fusion_metrics import mean, ndcg_at, recall_at
 from bench.fusion_runs import QueryRun, RunSet, load
-from citeqa import lexical
+from citeqa.kb import lexical
 
 Scores = dict[int, float]
 

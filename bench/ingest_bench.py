@@ -20,7 +20,7 @@ from bench.common import SQUAD_DEV, pct, peak_rss_mb
 from citeqa import Assistant
 from citeqa.datasets import load_squad, sample
 from citeqa.embed import load_embedder
-from citeqa.indexer import Indexer
+from citeqa.kb import Indexer
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import numpy as np
 from bench.common import SQUAD_DEV, pct
 from bench.fusion_data import SCIFACT, load_beir
 from bench.fusion_metrics import summary
-from citeqa.lexical import Analyzer
+from citeqa.analyzer import Analyzer
 
 K = 50
 
@@ -111,7 +111,7 @@ def bench_bm25s(terms: list[list[str]], qterms: list[list[str]]) -> dict[str, ob
 
 def bench_citeqa(texts: list[str], qs: list[str]) -> dict[str, object]:
     """citeqa's own LexicalIndex end to end: analysis included in build and in every query."""
-    from citeqa.lexical import LexicalIndex
+    from citeqa.kb.lexical import LexicalIndex
 
     analyzer = Analyzer()
     t0 = _clock()

@@ -13,11 +13,11 @@ import itertools
 
 from bench.fusion_data import scifact
 from bench.fusion_metrics import summary
-from citeqa import lexical
+from citeqa.analyzer import Analyzer
 from citeqa.config import ChunkSettings
 from citeqa.embed import load_embedder
-from citeqa.indexer import Indexer
-from citeqa.lexical import Analyzer, LexicalIndex
+from citeqa.kb import Indexer, lexical
+from citeqa.kb.lexical import LexicalIndex
 
 
 class _NoKB:

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from citeqa.kb import ArticleInfo
 from citeqa.schema import (
     Answer,
     AnswerSentence,
@@ -25,7 +26,6 @@ from citeqa.schema import (
     ShortAnswer,
     Skipped,
 )
-from citeqa.store import ArticleInfo
 from citeqa_app import render, render_library, storage
 from citeqa_app.uploads import UploadError, UploadLimits, safe_name, stage
 

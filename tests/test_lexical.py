@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from citeqa import Assistant
+from citeqa.analyzer import Analyzer
 from citeqa.config import Config
-from citeqa.lexical import Analyzer, LexicalCache, LexicalIndex, LexicalRanker
-from citeqa.retrieve import DenseRanker, Query
+from citeqa.kb import KnowledgeBase
+from citeqa.kb.lexical import LexicalIndex
+from citeqa.retrieve import DenseRanker, LexicalRanker, Query
 from citeqa.schema import Article
 
 
@@ -152,13 +154,13 @@ def test_read_only_folder_still_answers_from_memory(tmp_path, hash_embedder, mon
         raise PermissionError("read-only")
 
     monkeypatch.setattr(LexicalIndex, "save", refuse)
-    cache = LexicalCache(qa.kb)
-    assert len(cache.current()) == 3
+    fresh = KnowledgeBase.open(qa.kb.path)  # a new object: its lexical cache starts empty
+    assert len(fresh.lexical.current()) == 3
 
 
 def test_one_cache_per_knowledge_base(tmp_path, hash_embedder):
     qa = _build(tmp_path, hash_embedder, _docs(2))
-    assert LexicalRanker(qa.kb).cache is LexicalRanker(qa.kb).cache is LexicalCache.of(qa.kb)
+    assert LexicalRanker(qa.kb).cache is LexicalRanker(qa.kb).cache is qa.kb.lexical
 
 
 def test_sweep_keeps_newer_generations_and_live_writers_files(tmp_path, hash_embedder):
@@ -175,7 +177,7 @@ def test_sweep_keeps_newer_generations_and_live_writers_files(tmp_path, hash_emb
     dead.write_bytes(b"x")
     live.write_bytes(b"x")
     (folder / f"lexical-{gen}.npz").unlink()
-    LexicalCache(qa.kb).current()  # rebuilds generation `gen`, then sweeps
+    KnowledgeBase.open(folder).lexical.current()  # rebuilds generation `gen`, then sweeps
     names = {p.name for p in folder.iterdir() if "lexical" in p.name}
     assert names == {f"lexical-{gen}.npz", newer.name, live.name}
 

@@ -12,7 +12,7 @@ import pytest
 
 from citeqa import Assistant
 from citeqa.cli import main
-from citeqa.repair import repair
+from citeqa.kb import repair
 from citeqa.schema import Article
 from tests.conftest import REPO
 

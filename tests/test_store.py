@@ -34,7 +34,7 @@ def test_missing_kb_says_how_to_build(tmp_path):
 @pytest.mark.parametrize("under", [False, True])  # --kb kbfile, --kb kbfile/sub
 def test_a_kb_path_that_is_a_file_is_refused_clearly(tmp_path, hash_embedder, under):
     from citeqa import ConfigError
-    from citeqa.store import KnowledgeBase, Manifest
+    from citeqa.kb import KnowledgeBase, Manifest
 
     (tmp_path / "kbfile").write_text("x\n")
     kb = tmp_path / "kbfile" / "sub" if under else tmp_path / "kbfile"
@@ -124,9 +124,8 @@ def test_corrupt_store_is_a_clear_error(tmp_path, hash_embedder):
 def test_remove_leaves_no_vector_behind(tmp_path, hash_embedder):
     qa = Assistant.build(_docs(4), kb=tmp_path / "kb", embedder=hash_embedder, progress=False)
     qa.remove("a1", "a2")
-    index = qa.kb._current_index()
-    assert index.ntotal == 2
-    ids = {int(index.id_map.at(i)) for i in range(index.ntotal)}
+    assert qa.kb.dense.current().ntotal == 2
+    ids = qa.kb.dense.ids()
     assert {p.article_id for p, _ in qa.kb.passages(sorted(ids)).values()} == {"a0", "a3"}
     assert qa.verify() == []
 
@@ -197,18 +196,34 @@ def test_concurrent_saves_of_one_generation_do_not_collide(tmp_path, hash_embedd
     writer saves it too: neither may rename the other's temporary file away (seen under load)."""
     qa = Assistant.build(_docs(4), kb=tmp_path / "kb", embedder=hash_embedder, progress=False)
     kb, gen = qa.kb, qa.kb.generation
-    index = kb._build_index()
+    index = kb.dense.build()
 
     def save(_: int) -> None:
         for _ in range(20):
-            kb._save_index(index, gen)
+            kb.dense.save(index, gen)
 
     errors = run_in_threads(save, 4)
     assert errors == []
     assert (tmp_path / "kb" / f"dense-{gen}.faiss").is_file()
     assert not list((tmp_path / "kb").glob("*.tmp")) and not list((tmp_path / "kb").glob(".*.tmp"))
-    kb._save_index(index, gen - 1)  # a late reader of an older generation...
+    kb.dense.save(index, gen - 1)  # a late reader of an older generation...
     assert (tmp_path / "kb" / f"dense-{gen}.faiss").is_file()  # ...never deletes a newer file
+    qa.close()
+
+
+def test_concurrent_manifest_rewrites_do_not_collide(tmp_path, hash_embedder):
+    """Readers that open a knowledge base with stale counts rewrite its manifest; they used to share
+    one temporary name and could rename each other's file away."""
+    qa = Assistant.build(_docs(3), kb=tmp_path / "kb", embedder=hash_embedder, progress=False)
+
+    def rewrite(_: int) -> None:
+        for _ in range(20):
+            qa.kb.write_manifest()
+
+    assert run_in_threads(rewrite, 4) == []
+    manifest = json.loads((tmp_path / "kb" / "manifest.json").read_text())
+    assert manifest["counts"] == qa.kb.counts()
+    assert not list((tmp_path / "kb").glob("*.tmp")) and not list((tmp_path / "kb").glob(".*.tmp"))
     qa.close()
 
 
@@ -220,7 +235,7 @@ def test_only_real_corruption_is_called_damage(tmp_path):
     import sqlite3
 
     from citeqa.errors import KBLockedError
-    from citeqa.store import damaged_store
+    from citeqa.kb import damaged_store
 
     corrupt = damaged_store(tmp_path, sqlite3.DatabaseError("database disk image is malformed"))
     assert "damaged" in str(corrupt) and "citeqa ingest" in str(corrupt)

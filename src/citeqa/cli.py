@@ -10,7 +10,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from citeqa.config import Config, default_kb_path
 from citeqa.errors import CiteqaError, InputError
@@ -19,7 +19,7 @@ from citeqa.text import plural, squash
 
 if TYPE_CHECKING:  # the model stack loads only when a command needs it
     from citeqa.assistant import Assistant
-    from citeqa.ingest import EncodingNote
+    from citeqa.encoding import EncodingNote
 
 
 def _kb(args: argparse.Namespace) -> Path:
@@ -62,7 +62,7 @@ def _add_noting_encodings(
 ) -> tuple[IngestReport, list[EncodingNote]]:
     """`qa.add(paths)`, plus the files that were not UTF-8 (ingest notes each as an `EncodingNote`
     warning, which reaches library users too; here it becomes a line of the report)."""
-    from citeqa.ingest import EncodingNote
+    from citeqa.encoding import EncodingNote
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EncodingNote)  # every file, even one noted earlier
@@ -176,7 +176,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    from citeqa.repair import repair
+    from citeqa.kb import repair
 
     report = repair(_kb(args), model=args.model, say=lambda msg: print(f"repair: {msg}", flush=True))
     for p in report.remaining:
@@ -194,7 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(_kb(args), host=args.host, port=args.port)
 
 
-def _register_eval(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _register_eval(sub: Any) -> None:  # argparse's subparsers object (its class is private)
     try:
         from citeqa.evaluate.cli import register
     except ImportError:  # the evaluation package is optional while it is being built

@@ -1,7 +1,7 @@
 """Question → ranked passages (`Hit`s). Each ranker ranks on its own; `fuse` combines them.
 
 Hybrid retrieval runs the dense ranker (MiniLM cosine over FAISS) and the lexical one (BM25, see
-lexical.py), takes the union of their top candidates and scores every candidate by both: a passage
+kb/lexical.py), takes the union of their top candidates and scores every candidate by both: a passage
 that one ranker missed gets its exact score from that ranker (`score_of`), not a guess, so the
 fused order does not depend on how deep each list was cut. The default fusion is a weighted sum of
 signals on fixed scales: the passage's cosine, its best sentence's cosine (sentence vectors are
@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from citeqa.config import check_fusion
+from citeqa.config import Fusion, FusionMethod
+from citeqa.kb import KnowledgeBase
 from citeqa.schema import Hit, Passage
-from citeqa.store import KnowledgeBase
 
 if TYPE_CHECKING:
     from citeqa.config import Config
@@ -97,33 +97,6 @@ class DenseRanker:
         return 1.0
 
 
-@dataclass(frozen=True)
-class Fusion:
-    """How several rankings become one. Validated, so a bad value fails when it is configured."""
-
-    method: str = "score"  #: "score": weighted sum of scaled scores; "rrf": reciprocal rank fusion
-    dense_weight: float = 0.1  #: weight of the passage cosine
-    sentence_weight: float = 0.4  #: weight of the best sentence's cosine ("score" only)
-    rrf_k: int = 60  #: RRF's rank offset (only for method "rrf")
-
-    def __post_init__(self) -> None:
-        check_fusion(self.method, self.dense_weight, self.sentence_weight, self.rrf_k)
-
-    def weight(self, signal: str) -> float:
-        """The weight of a signal: "dense", "sentence", or the lexical ranker (the rest)."""
-        if self.method == "rrf":  # rank fusion has no sentence signal: dense gets the dense share
-            return (
-                self.dense_weight + self.sentence_weight
-                if signal == "dense"
-                else (1.0 - self.dense_weight - self.sentence_weight)
-            )
-        if signal == "dense":
-            return self.dense_weight
-        if signal == "sentence":
-            return self.sentence_weight
-        return 1.0 - self.dense_weight - self.sentence_weight
-
-
 def fuse(
     rankings: dict[str, list[Ranked]],
     fusion: Fusion | None = None,
@@ -144,7 +117,7 @@ def fuse(
     for ranking in rankings.values():
         for x in ranking:
             out[x.vid] = 0.0
-    if fusion.method == "rrf":
+    if fusion.method == FusionMethod.RRF:
         for name, ranking in rankings.items():
             for x in ranking:
                 out[x.vid] += fusion.weight(name) / (fusion.rrf_k + x.rank)
@@ -171,6 +144,25 @@ class Candidate:
     vid: int
 
 
+class LexicalRanker:
+    """BM25 over title + passage text. A query sharing no term with any passage ranks nothing."""
+
+    name = "lexical"
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.cache = kb.lexical
+
+    def rank(self, query: Query, k: int) -> list[Ranked]:
+        found = self.cache.search(query.text, k)
+        return [Ranked(vid, score, r) for r, (vid, score) in enumerate(found, start=1)]
+
+    def score_of(self, query: Query, vids: Sequence[int]) -> dict[int, float]:
+        return self.cache.score_of(query.text, vids)
+
+    def scale(self, query: Query) -> float:
+        return self.cache.upper_bound(query.text)
+
+
 class Retriever:
     """Runs the rankers, fuses their rankings and loads the winning passages from the store."""
 
@@ -182,21 +174,18 @@ class Retriever:
     @classmethod
     def for_config(cls, kb: KnowledgeBase, config: Config) -> Retriever:
         """`config.retriever`: "dense", "lexical" or "hybrid" (both, fused by `config`'s fusion)."""
-        from citeqa.lexical import LexicalRanker  # lexical.py imports this module
-
         rankers: list[Ranker] = []
         if config.retriever in ("dense", "hybrid"):
             rankers.append(DenseRanker(kb))
         if config.retriever in ("lexical", "hybrid"):
             rankers.append(LexicalRanker(kb))
-        fusion = Fusion(config.fusion, config.dense_weight, config.sentence_weight, config.rrf_k)
-        return cls(kb, rankers, fusion)
+        return cls(kb, rankers, config.fusion_settings())
 
     def retrieve(self, query: Query, k: int, depth: int = 50) -> list[Candidate]:
         rankings = {r.name: r.rank(query, max(k, depth)) for r in self.rankers}
         scores = {name: {x.vid: x.score for x in ranking} for name, ranking in rankings.items()}
         scales: dict[str, float] = {}
-        if len(self.rankers) > 1 and self.fusion.method == "score":
+        if len(self.rankers) > 1 and self.fusion.method == FusionMethod.SCORE:
             union = sorted({x.vid for ranking in rankings.values() for x in ranking})
             for r in self.rankers:
                 missing = [v for v in union if v not in scores[r.name]]

@@ -16,7 +16,7 @@ from citeqa.assistant import Assistant
 from citeqa.datasets import EvalQuestion
 from citeqa.errors import InputError
 from citeqa.evaluate.metrics import Qrels, contains_answer
-from citeqa.indexer import Indexer
+from citeqa.kb import Indexer
 from citeqa.schema import Citation
 
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 from citeqa.chunk import ChunkerConfig, chunk_text
 from citeqa.config import ChunkSettings
-from citeqa.embed import Embedder
+from citeqa.embed import EmbeddedPassage, Embedder
 from citeqa.ingest import content_hash
+from citeqa.kb.records import StoredPassage
+from citeqa.kb.store import KnowledgeBase
 from citeqa.schema import Article, IngestReport, Passage, Skipped
-from citeqa.store import KnowledgeBase, StoredPassage
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,10 @@ class Indexer:
         upserts = []
         pos = 0
         for prep in todo:
-            stored = [
-                StoredPassage(q, embedded[pos + i].vector, embedded[pos + i].sentence_vectors)
-                for i, q in enumerate(prep.passages)
-            ]
+            upserts.append(
+                (prep.article, prep.digest, _stored(prep, embedded[pos : pos + len(prep.passages)]))
+            )
             pos += len(prep.passages)
-            upserts.append((prep.article, prep.digest, stored))
         self.kb.write(upserts)
         return IngestReport(
             added=tuple(added),
@@ -104,7 +103,14 @@ class Indexer:
             seconds=time.perf_counter() - t0,
         )
 
-    def _embed(self, inputs: list[str], spans: list[list[tuple[int, int]]], progress: bool) -> list:  # type: ignore[type-arg]
+    def embedded(self, article: Article) -> list[StoredPassage]:
+        """One article chunked and embedded again, without progress output (repair)."""
+        prep = self.prepare(article)
+        return _stored(prep, self._embed(prep.inputs, prep.spans, False))
+
+    def _embed(
+        self, inputs: list[str], spans: list[list[tuple[int, int]]], progress: bool
+    ) -> list[EmbeddedPassage]:
         if not inputs:
             return []
         show = progress and len(inputs) >= 64
@@ -114,3 +120,9 @@ class Indexer:
 
         with tqdm(total=len(inputs), desc="Embedding passages", unit="passage", file=sys.stderr) as bar:
             return self.embedder.encode_passages(inputs, spans, progress=bar.update)
+
+
+def _stored(prep: Prepared, embedded: Sequence[EmbeddedPassage]) -> list[StoredPassage]:
+    return [
+        StoredPassage(p, e.vector, e.sentence_vectors) for p, e in zip(prep.passages, embedded, strict=True)
+    ]

@@ -1,4 +1,4 @@
-"""BM25 over passages: the lexical index of a knowledge base, and its ranker.
+"""BM25 over passages: the lexical index of a knowledge base.
 
 The index is a derived cache, like the dense one: `lexical-<gen>.npz` in the knowledge-base folder,
 built from the SQLite store (title + passage text of every passage) for generation <gen>. It is
@@ -7,78 +7,32 @@ missing, damaged, stale or built with other settings is rebuilt from the store o
 lexical ranker can never return a passage the store no longer holds. The writer rebuilds it right
 after each commit (`KnowledgeBase.on_write`), so readers in other processes usually just load it.
 
-bm25s (scikit-learn tokens, English stopwords, Snowball stemmer via PyStemmer, Lucene's BM25: the
-configuration of MTEB's BM25 baseline) computes the per-term score matrix; a query sums the posting
-lists of its terms with one `np.bincount`. bench/lexical_libs.py measured the choice: at 100k short
-passages a query takes ~0.5 ms (tantivy the same, SQLite FTS5 ~90 ms); a full rebuild ~11 s of CPU
-(tantivy's indexing is faster, but it would be a second index format and dependency).
+bm25s (with citeqa.analyzer's terms: the configuration of MTEB's BM25 baseline) computes the
+per-term score matrix; a query sums the posting lists of its terms with one `np.bincount`.
+bench/lexical_libs.py measured the choice: at 100k short passages a query takes ~0.5 ms (tantivy
+the same, SQLite FTS5 ~90 ms); a full rebuild ~11 s of CPU (tantivy's indexing is faster, but it
+would be a second index format and dependency).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import re
 import threading
-import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from citeqa.errors import MissingDependencyError
-from citeqa.store import fsync_path, private_tmp, sweep_generations
-
-if TYPE_CHECKING:
-    from citeqa.retrieve import Query, Ranked
-    from citeqa.store import KnowledgeBase
+from citeqa.analyzer import STEMMER, STOPWORDS, TOKEN, Analyzer
+from citeqa.kb.files import sweep_generations, write_bytes_atomically
 
 FORMAT = "citeqa-lexical"
 FORMAT_VERSION = 1
 # Anserini's BM25 defaults; on the training sets (bench/fusion_tune.py) they fused best of the
 # (k1, b) pairs tried. Recorded in each file: a change here forces a rebuild.
 K1, B, METHOD = 0.9, 0.4, "lucene"
-
-# Words of two or more letters/digits, as scikit-learn, bm25s and MTEB's BM25 baseline split them.
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
-
-
-class _Stems(dict[str, str]):
-    """word → stem ("" for a stopword), filled on first sight: each distinct word is stemmed once."""
-
-    def __init__(self) -> None:
-        try:
-            import Stemmer
-            from bm25s.stopwords import STOPWORDS_EN
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "lexical retrieval needs bm25s and PyStemmer: pip install bm25s PyStemmer"
-            ) from exc
-        super().__init__()
-        self._stemmer = Stemmer.Stemmer("english")
-        self._stop = frozenset(STOPWORDS_EN)
-        self._lock = threading.Lock()  # a Snowball stemmer is not re-entrant
-
-    def __missing__(self, word: str) -> str:
-        with self._lock:
-            stem = "" if word in self._stop else str(self._stemmer.stemWord(word))
-        if len(self) > 500_000:  # a bound on memory for very large vocabularies
-            self.clear()
-        self[word] = stem
-        return stem
-
-
-class Analyzer:
-    """Text → BM25 terms: lower-case words, English stopwords dropped, Snowball-stemmed."""
-
-    def __init__(self) -> None:
-        self._stems = _Stems()
-
-    def terms(self, text: str) -> list[str]:
-        return [s for s in map(self._stems.__getitem__, _TOKEN.findall(text.lower())) if s]
 
 
 @dataclass(frozen=True)
@@ -168,25 +122,19 @@ class LexicalIndex:
 
     def save(self, path: Path) -> None:
         """Write atomically: a private temporary file, fsynced, then renamed over `path`."""
-        tmp = private_tmp(path)
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(
-                    f,
-                    manifest=np.array(json.dumps(_settings(self.generation, len(self)))),
-                    vids=self.vids,
-                    vocab=np.array(sorted(self.vocab, key=self.vocab.__getitem__)),
-                    indptr=self.indptr,
-                    indices=self.indices,
-                    data=self.data,
-                    ceiling=self.ceiling,
-                )
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        fsync_path(path.parent)
+        write_bytes_atomically(
+            path,
+            lambda f: np.savez(
+                f,
+                manifest=np.array(json.dumps(_settings(self.generation, len(self)))),
+                vids=self.vids,
+                vocab=np.array(sorted(self.vocab, key=self.vocab.__getitem__)),
+                indptr=self.indptr,
+                indices=self.indices,
+                data=self.data,
+                ceiling=self.ceiling,
+            ),
+        )
 
     @classmethod
     def load(cls, path: Path, generation: int) -> LexicalIndex | None:
@@ -225,90 +173,72 @@ def _settings(generation: int, n: int) -> dict[str, object]:
         "k1": K1,
         "b": B,
         "method": METHOD,
-        "tokens": _TOKEN.pattern,
-        "stemmer": "english",
-        "stopwords": "bm25s-en",
+        "tokens": TOKEN.pattern,
+        "stemmer": STEMMER,
+        "stopwords": STOPWORDS,
         "generation": generation,
         "passages": n,
     }
 
 
 class LexicalCache:
-    """The current `LexicalIndex` of one knowledge base; one per `KnowledgeBase` object (`of`)."""
+    """The current `LexicalIndex` of one knowledge base (`KnowledgeBase.lexical`): in memory, else
+    from its file, else rebuilt from the store; rebuilt by the writer right after each commit."""
 
-    _by_kb: weakref.WeakKeyDictionary[KnowledgeBase, LexicalCache] = weakref.WeakKeyDictionary()
-    _registry_lock = threading.Lock()
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._kb = weakref.ref(kb)  # the store's write hook holds us; don't keep it alive in turn
+    def __init__(
+        self,
+        folder: Path,
+        generation: Callable[[], int],
+        passages: Callable[[], int],
+        passage_texts: Callable[[], tuple[int, list[tuple[int, str]]]],
+    ) -> None:
+        self.folder = folder
+        self._generation = generation
+        self._passages = passages
+        self._passage_texts = passage_texts
         self.analyzer = Analyzer()
         self._lock = threading.Lock()
         self._index: LexicalIndex | None = None
-        kb.on_write(self._after_write)
-
-    @classmethod
-    def of(cls, kb: KnowledgeBase) -> LexicalCache:
-        with cls._registry_lock:
-            cache = cls._by_kb.get(kb)
-            if cache is None:
-                cache = cls._by_kb[kb] = cls(kb)
-            return cache
-
-    @property
-    def kb(self) -> KnowledgeBase:
-        kb = self._kb()
-        if kb is None:
-            raise RuntimeError("the knowledge base of this lexical index was closed and collected")
-        return kb
 
     def file(self, generation: int) -> Path:
-        return self.kb.path / f"lexical-{generation}.npz"
+        return self.folder / f"lexical-{generation}.npz"
 
     def current(self) -> LexicalIndex:
         """The index for the store's generation now: in memory, else from its file, else rebuilt."""
-        gen = self.kb.generation
+        gen = self._generation()
         with self._lock:
             index = self._index
             if index is None or index.generation != gen:
                 index = LexicalIndex.load(self.file(gen), gen)
-                if index is None or len(index) != self.kb.counts()["passages"]:
-                    index = self._rebuild()
+                if index is None or len(index) != self._passages():
+                    index = self.rebuild()
                 self._index = index
             return index
 
-    def _rebuild(self) -> LexicalIndex:
-        gen, rows = self.kb.passage_texts()  # one snapshot: the rows are exactly generation `gen`'s
+    def rebuild(self) -> LexicalIndex:
+        """Build from one snapshot of the store (the rows are exactly generation `gen`'s) and save."""
+        gen, rows = self._passage_texts()
         index = LexicalIndex.build(rows, gen, self.analyzer)
         with contextlib.suppress(OSError):  # a read-only folder still answers, from memory
             index.save(self.file(gen))
-            sweep_generations(self.kb.path, "lexical", ".npz", gen)
+            sweep_generations(self.folder, "lexical", ".npz", gen)
         return index
 
-    def _after_write(self, generation: int) -> None:
+    def after_write(self, generation: int) -> None:
         # Called by the writer, which holds the store's lock: rebuilding now means readers in other
         # processes find the new generation's file instead of each rebuilding it. No cache lock
         # here: a reader holds that lock while it waits for the store's, so taking it could
         # deadlock. Replacing the reference is atomic, and a reader that then installs an older
         # index notices the generation on its next query and loads this one from its file.
-        self._index = self._rebuild()
+        self._index = self.rebuild()
 
+    # Terms, BM25 and the scale of one query: what the lexical ranker (retrieve.py) asks for.
 
-class LexicalRanker:
-    """BM25 over title + passage text. A query sharing no term with any passage ranks nothing."""
+    def search(self, text: str, k: int) -> list[tuple[int, float]]:
+        return self.current().search(self.analyzer.terms(text), k)
 
-    name = "lexical"
+    def score_of(self, text: str, vids: Sequence[int]) -> dict[int, float]:
+        return self.current().score_of(self.analyzer.terms(text), vids)
 
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self.cache = LexicalCache.of(kb)
-
-    def rank(self, query: Query, k: int) -> list[Ranked]:
-        from citeqa.retrieve import Ranked
-
-        found = self.cache.current().search(self.cache.analyzer.terms(query.text), k)
-        return [Ranked(vid, score, r) for r, (vid, score) in enumerate(found, start=1)]
-
-    def score_of(self, query: Query, vids: Sequence[int]) -> dict[int, float]:
-        return self.cache.current().score_of(self.cache.analyzer.terms(query.text), vids)
-
-    def scale(self, query: Query) -> float:
-        return self.cache.current().upper_bound(self.cache.analyzer.terms(query.text))
+    def upper_bound(self, text: str) -> float:
+        return self.current().upper_bound(self.analyzer.terms(text))

@@ -1,0 +1,397 @@
+"""`kb.sqlite`: the store of record. Articles, passages, sentence spans and every vector live here;
+everything else in a knowledge-base folder is derived from it. Every write is one transaction that
+also bumps the generation number, so a crash leaves either the old or the new generation."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from citeqa.errors import KBError, KBLockedError
+from citeqa.schema import Article, Passage, Span
+
+DB = "kb.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL,
+    url TEXT NOT NULL, published TEXT NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL,
+    added REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS passages (
+    vid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    n_tokens INTEGER NOT NULL, sentences TEXT NOT NULL, vec BLOB NOT NULL, svecs BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
+"""
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage to write: its text offsets, vector and per-sentence vectors."""
+
+    passage: Passage
+    vector: np.ndarray
+    sentence_vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """A row of `citeqa list`."""
+
+    id: str
+    title: str
+    source: str
+    published: str
+    path: str
+    passages: int
+    chars: int
+
+
+Upsert = tuple[Article, str, Sequence[StoredPassage]]  # article, content hash, its passages
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one committed write changed: the dense index applies it to reach `generation`."""
+
+    generation: int
+    removed: list[int]
+    added: list[int]
+    vectors: list[np.ndarray]
+
+
+class Records:
+    """One SQLite connection to `kb.sqlite`, shared by threads under one re-entrant lock. Every
+    SQLite failure becomes a KBError that says what to do (`damaged_store`)."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, dim: int) -> None:
+        self.path = path  # the knowledge-base folder
+        self.dim = dim
+        self._conn = conn
+        self.lock = threading.RLock()
+
+    @classmethod
+    def connect(cls, root: Path, dim: int, *, create: bool = False) -> Records:
+        conn = connect(root / DB)
+        if create:
+            with conn:
+                conn.executescript(_SCHEMA)
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+        return cls(root, conn, dim)
+
+    def close(self) -> None:
+        with self.lock:  # no guard: closing a damaged store must still work
+            self._conn.close()
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """The lock, and any SQLite failure (a damaged, busy, full or read-only store) turned into a
+        KBError, instead of a traceback from deep inside a read."""
+        with self.lock:
+            try:
+                yield
+            except sqlite3.DatabaseError as exc:
+                raise damaged_store(self.path, exc) from exc
+
+    # ---------------------------------------------------------------- reads
+
+    @property
+    def generation(self) -> int:
+        with self.guard():
+            row = self._conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def counts(self) -> dict[str, int]:
+        with self.guard():
+            a = self._conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            p = self._conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+        return {"articles": int(a), "passages": int(p)}
+
+    def article_hashes(self) -> dict[str, str]:
+        with self.guard():
+            return dict(self._conn.execute("SELECT id, hash FROM articles").fetchall())
+
+    def get_article(self, article_id: str) -> Article | None:
+        with self.guard():
+            row = self._conn.execute(
+                "SELECT id, title, text, source, url, published, path FROM articles WHERE id=?",
+                (article_id,),
+            ).fetchone()
+        return Article(*row) if row else None
+
+    def list_articles(self) -> list[ArticleInfo]:
+        with self.guard():
+            rows = self._conn.execute(
+                "SELECT a.id, a.title, a.source, a.published, a.path, COUNT(p.vid), LENGTH(a.text) "
+                "FROM articles a LEFT JOIN passages p ON p.article_id = a.id GROUP BY a.id ORDER BY a.id"
+            ).fetchall()
+        return [ArticleInfo(*r) for r in rows]
+
+    def passages(self, vids: Sequence[int]) -> dict[int, tuple[Passage, np.ndarray]]:
+        """Passages (and their sentence vectors) by vector id."""
+        if not vids:
+            return {}
+        marks = ",".join("?" * len(vids))
+        with self.guard():
+            rows = self._conn.execute(
+                'SELECT p.vid, p.id, p.article_id, p.ordinal, p.start, p."end", p.n_tokens, p.sentences, '
+                f'p.svecs, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p '
+                f"JOIN articles a ON a.id = p.article_id WHERE p.vid IN ({marks})",
+                [int(v) for v in vids],
+            ).fetchall()
+        out = {}
+        for vid, pid, aid, ordinal, start, end, n_tokens, sents, svecs, text in rows:
+            spans = tuple(Span(a, b) for a, b in json.loads(sents))
+            passage = Passage(pid, aid, ordinal, text, start, end, spans, n_tokens)
+            out[int(vid)] = (passage, np.frombuffer(svecs, dtype=np.float16).reshape(len(spans), -1))
+        return out
+
+    def vectors(self, vids: Sequence[int], *, sentences: bool = False) -> dict[int, np.ndarray]:
+        """Passage vectors (or, with `sentences`, each passage's sentence vectors) by vector id."""
+        if not vids:
+            return {}
+        marks = ",".join("?" * len(vids))
+        col, dtype = ("svecs", np.float16) if sentences else ("vec", np.float32)
+        with self.guard():
+            rows = self._conn.execute(
+                f"SELECT vid, {col} FROM passages WHERE vid IN ({marks})", [int(v) for v in vids]
+            ).fetchall()
+        return {int(v): np.frombuffer(b, dtype=dtype).reshape(-1, self.dim) for v, b in rows}
+
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(vector ids, vectors) of every passage, in id order: what the dense index is built from."""
+        with self.guard():
+            rows = self._conn.execute("SELECT vid, vec FROM passages ORDER BY vid").fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        return ids, np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+
+    def vids(self) -> set[int]:
+        with self.guard():
+            return {int(r[0]) for r in self._conn.execute("SELECT vid FROM passages")}
+
+    def passage_texts(self) -> tuple[int, list[tuple[int, str]]]:
+        """(generation, [(vid, title + "\n" + passage text)]) in one snapshot: the lexical index's input."""
+        with self.guard():
+            own = not self._conn.in_transaction
+            if own:  # a read transaction, so the generation and the rows agree under WAL
+                self._conn.execute("BEGIN")
+            try:
+                gen = self.generation
+                rows = self._conn.execute(
+                    'SELECT p.vid, a.title || char(10) || substr(a.text, p.start + 1, p."end" - p.start) '
+                    "FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.vid"
+                ).fetchall()
+            finally:
+                if own:
+                    self._conn.execute("COMMIT")
+        return gen, [(int(v), str(t)) for v, t in rows]
+
+    def passage_ids_of(self, article_id: str) -> list[str]:
+        with self.guard():
+            rows = self._conn.execute(
+                "SELECT id FROM passages WHERE article_id=? ORDER BY ordinal", (article_id,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    # ---------------------------------------------------------------- writes
+
+    def write(self, upserts: Sequence[Upsert], removes: Sequence[str] = ()) -> Written:
+        """Replace/insert articles with their passages and delete others, as one transaction that
+        bumps the generation. The caller holds the writer lock."""
+        old_vids: list[int] = []
+        new_vecs: list[np.ndarray] = []
+        new_vids: list[int] = []
+        with self.guard(), self._conn:  # one transaction: all of it or none of it
+            for aid in [a.id for a, _, _ in upserts] + list(removes):
+                old_vids += [
+                    r[0] for r in self._conn.execute("SELECT vid FROM passages WHERE article_id=?", (aid,))
+                ]
+                self._conn.execute("DELETE FROM passages WHERE article_id=?", (aid,))
+                self._conn.execute("DELETE FROM articles WHERE id=?", (aid,))
+            now = time.time()
+            for article, digest, passages in upserts:
+                a = article
+                self._conn.execute(
+                    "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
+                    (a.id, a.title, a.text, a.source, a.url, a.published, a.path, digest, now),
+                )
+                for sp in passages:
+                    p = sp.passage
+                    vec = np.ascontiguousarray(sp.vector, dtype=np.float32)
+                    cur = self._conn.execute(
+                        'INSERT INTO passages (id, article_id, ordinal, start, "end", n_tokens, '
+                        "sentences, vec, svecs) VALUES (?,?,?,?,?,?,?,?,?)",
+                        (
+                            p.id,
+                            p.article_id,
+                            p.ordinal,
+                            p.start,
+                            p.end,
+                            p.n_tokens,
+                            json.dumps([[s.start, s.end] for s in p.sentences]),
+                            vec.tobytes(),
+                            np.ascontiguousarray(sp.sentence_vectors, dtype=np.float16).tobytes(),
+                        ),
+                    )
+                    new_vids.append(int(cur.lastrowid or 0))
+                    new_vecs.append(vec)
+            gen = self._bump()
+        return Written(gen, old_vids, new_vids, new_vecs)
+
+    def delete_orphans(self) -> int:
+        """Delete passages whose article is gone (nothing to cite them from); bumps the generation
+        when there were any. The caller holds the writer lock."""
+        with self.guard(), self._conn:
+            n = self._conn.execute(
+                "DELETE FROM passages WHERE article_id NOT IN (SELECT id FROM articles)"
+            ).rowcount
+            if n:
+                self._bump()
+        return int(n)
+
+    def _bump(self) -> int:
+        gen = self.generation + 1
+        self._conn.execute("UPDATE meta SET value=? WHERE key='generation'", (str(gen),))
+        return gen
+
+    # ---------------------------------------------------------------- checks
+
+    def problems(self) -> list[str]:
+        """What SQLite's integrity check and the row checks find (offsets, vector sizes). Raises
+        sqlite3.DatabaseError when the store cannot be read at all."""
+        problems: list[str] = []
+        with self.lock:  # no guard: the caller reports the damage itself
+            rows = self._conn.execute("PRAGMA integrity_check").fetchall()
+            if rows != [("ok",)]:
+                problems.append(f"SQLite integrity check failed: {rows[:3]}")
+            bad = self._conn.execute(
+                'SELECT p.id, p.start, p."end", LENGTH(a.text) FROM passages p '
+                "LEFT JOIN articles a ON a.id = p.article_id "
+                'WHERE a.id IS NULL OR p.start < 0 OR p."end" > LENGTH(a.text) OR p.start >= p."end"'
+            ).fetchall()
+            problems += [f"passage {r[0]} points outside its article ({r[1]}:{r[2]})" for r in bad[:10]]
+            bad_vec = self._conn.execute(
+                "SELECT id FROM passages WHERE LENGTH(vec) != ?", (4 * self.dim,)
+            ).fetchall()
+            problems += [f"passage {r[0]} has a vector of the wrong size" for r in bad_vec[:10]]
+        return problems
+
+    def orphans(self) -> int:
+        """Passages whose article is gone."""
+        with self.lock:  # no guard: repair reports an unreadable store itself
+            return int(
+                self._conn.execute(
+                    "SELECT COUNT(*) FROM passages p LEFT JOIN articles a ON a.id = p.article_id "
+                    "WHERE a.id IS NULL"
+                ).fetchone()[0]
+            )
+
+    def damaged_articles(self) -> dict[str, str]:
+        """article id → why its passages must be rebuilt (missing, out of range, bad vectors)."""
+        with self.lock:  # no guard: repair reports an unreadable store itself
+            arts = {
+                r[0]: (r[1], r[2])
+                for r in self._conn.execute(
+                    "SELECT id, LENGTH(text), LENGTH(RTRIM(text, ' ' || char(9,10,13))) FROM articles"
+                )
+            }
+            rows = self._conn.execute(
+                'SELECT p.article_id, p.ordinal, p.start, p."end", LENGTH(p.vec), LENGTH(p.svecs), '
+                "p.sentences FROM passages p JOIN articles a ON a.id = p.article_id "
+                "ORDER BY p.article_id, p.ordinal"
+            ).fetchall()
+        by_art: dict[str, list[tuple[int, int, int, int, int, str]]] = {}
+        for aid, *rest in rows:
+            by_art.setdefault(aid, []).append(tuple(rest))  # type: ignore[arg-type]
+        bad: dict[str, str] = {}
+        for aid, (length, content) in arts.items():
+            ps = by_art.get(aid, [])
+            if not ps:
+                if content:
+                    bad[aid] = "has no passages"
+                continue
+            if [p[0] for p in ps] != list(range(len(ps))):
+                bad[aid] = f"is missing passages (ordinals {[p[0] for p in ps][:8]})"
+            elif any(not 0 <= p[1] < p[2] <= length for p in ps):
+                bad[aid] = "has a passage outside its text"
+            elif max(p[2] for p in ps) < content:
+                bad[aid] = "is missing its last passage(s)"
+            elif any(p[3] != 4 * self.dim for p in ps):
+                bad[aid] = "has a vector of the wrong size"
+            else:
+                try:
+                    ok = all(p[4] == 2 * self.dim * len(json.loads(p[5])) for p in ps)
+                except ValueError:
+                    ok = False
+                if not ok:
+                    bad[aid] = "has damaged sentence vectors"
+        return bad
+
+
+def integrity(path: Path) -> list[tuple[object, ...]]:
+    """SQLite's integrity check of a store file, before anything else reads it ([("ok",)] when whole)."""
+    conn = connect(path)  # KBError when it is not SQLite at all
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return [(str(exc),)]
+    finally:
+        conn.close()
+
+
+def stored_summary(path: Path) -> tuple[dict[str, int], int, int | None]:
+    """(counts, generation, vector dimension or None without passages) read straight from a store
+    file, for rebuilding a lost manifest (raises sqlite3.DatabaseError when the tables are gone)."""
+    conn = connect(path)
+    try:
+        a = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        p = conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+        row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        vec = conn.execute("SELECT LENGTH(vec) FROM passages LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    dim = int(vec[0]) // 4 if vec else None
+    return {"articles": int(a), "passages": int(p)}, int(row[0]) if row else 0, dim
+
+
+def damaged_store(root: Path, exc: Exception) -> KBError:
+    """The KBError for a SQLite failure: only real corruption gets "rebuild" advice; a busy, full,
+    read-only or closed store is not damaged and must not send anyone to throw it away."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
+        return KBLockedError(f"the store {root / DB} is busy ({text}); try again when the writer is done")
+    code = getattr(exc, "sqlite_errorname", "") or ""  # Python 3.11+
+    if code.startswith("SQLITE_CORRUPT") or code == "SQLITE_NOTADB" or "malformed" in text:
+        return KBError(
+            f"the store {root / DB} is damaged ({text}); it holds the articles themselves, so build "
+            "the knowledge base again with `citeqa ingest PATH --kb NEW_DIR`"
+        )
+    return KBError(
+        f"the store {root / DB} could not be used ({type(exc).__name__}: {text}); check the disk "
+        "(free space, permissions) and try again"
+    )
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
+        conn.isolation_level = ""  # `with conn:` then wraps a transaction
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, commits are atomic
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:  # not SQLite at all, damaged, locked, unwritable
+        raise damaged_store(path.parent, exc) from exc
+    return conn
