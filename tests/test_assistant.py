@@ -103,7 +103,7 @@ def test_reopen_sees_the_same_state(seed_qa, real_embedder):
     assert qa.verify() == []
 
 
-@pytest.mark.filterwarnings("ignore::citeqa.ingest.EncodingNote")
+@pytest.mark.filterwarnings("ignore::citeqa.encoding.EncodingNote")
 def test_cp1252_and_utf16_articles_are_answered_with_citations_that_round_trip(tmp_path, real_embedder):
     cafe = (
         "title: Café Müller reopens\ndate: 2023-05-02\n\n"

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from citeqa import ingest
+from citeqa.encoding import EncodingNote
 from citeqa.errors import InputError
-from citeqa.ingest import SUPPORTED_SUFFIXES, EncodingNote, article_from_record, content_hash, read_paths
+from citeqa.ingest import SUPPORTED_SUFFIXES, article_from_record, content_hash, read_paths
 from citeqa.schema import Article, Skipped
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "articles" / "heydar-aliyev-2023-drills.txt"
@@ -210,7 +211,7 @@ def test_html_without_text_is_empty(tmp_path: Path) -> None:
     assert read_paths([tmp_path / "e.html"]) == ([], [Skipped("e.html", "empty body")])
 
 
-@pytest.mark.filterwarnings("ignore::citeqa.ingest.EncodingNote")
+@pytest.mark.filterwarnings("ignore::citeqa.encoding.EncodingNote")
 def test_html_latin1_declared(tmp_path: Path) -> None:
     page = (
         '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head>'
@@ -503,7 +504,7 @@ def test_content_hash() -> None:
 TRICKY = [b"---\n", b"<html><script>", b"<p>&#5;", b'{"articles": 3}', b"[1, 2]", b"\xef\xbb\xbf"]
 
 
-@pytest.mark.filterwarnings("ignore::citeqa.ingest.EncodingNote")
+@pytest.mark.filterwarnings("ignore::citeqa.encoding.EncodingNote")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     data=st.one_of(

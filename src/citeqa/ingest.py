@@ -11,7 +11,6 @@ encoding than UTF-8 is noted with an `EncodingNote` warning, which `citeqa inges
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import hashlib
 import json
@@ -19,13 +18,13 @@ import os
 import re
 import stat
 import unicodedata
-import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 import yaml
 
+from citeqa.encoding import DECLARED_CHARSET, decode_file
 from citeqa.errors import InputError
 from citeqa.schema import Article, Skipped
 
@@ -46,22 +45,6 @@ _URLISH = re.compile(r"(?:https?://|www\.)\S+")
 _FRONT_MATTER = re.compile(r"---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.DOTALL | re.MULTILINE)
 _HEADING = re.compile(r"#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*")  # ATX heading; closing #s are decoration
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # lxml refuses them in text; no page needs them
-_NOT_TEXT = "not text (a binary file, or an encoding that could not be recognised: re-save it as UTF-8)"
-# Checked before any guess: a byte-order mark says exactly what the file is. UTF-32 LE first, since
-# its mark begins with UTF-16 LE's. (UTF-8's mark is taken by the fast path's "utf-8-sig".)
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-# Languages (as charset-normalizer names them) that Windows-1252 writes in full; "Unknown" is a text
-# too short to tell, where the commonest legacy encoding is the best bet.
-_CP1252_LANGUAGES = frozenset(
-    "Unknown English French German Spanish Italian Portuguese Dutch Danish Norwegian Swedish Finnish "
-    "Estonian Indonesian".split()
-)
-_DECLARED_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
 _Item = tuple[str, Article] | Skipped  # (where it was read, article) or why something was not used
 
 
@@ -119,90 +102,6 @@ def _title_from_name(stem: str, body: str) -> str:
     return title[:1].upper() + title[1:] if title else _title_from_text(body)
 
 
-class EncodingNote(UserWarning):
-    """A file that was not UTF-8 was read as `encoding` (a note, not an error: it was ingested)."""
-
-    def __init__(self, path: str, encoding: str) -> None:
-        super().__init__(f"{path}: read as {encoding}, not UTF-8")
-        self.path = path
-        self.encoding = encoding
-
-
-def decode_text(raw: bytes, declared: str = "") -> tuple[str, str]:
-    """(text, encoding name) of a file's bytes; `InputError` when they are not text.
-
-    UTF-8 first (nearly every file, and the cheapest check), then a byte-order mark, then the
-    `declared` charset (an HTML page's own), then charset-normalizer's guess.
-    """
-    try:
-        text, encoding = raw.decode("utf-8-sig"), "utf-8"  # "-sig" accepts and drops a BOM
-    except UnicodeDecodeError:
-        text, encoding = _decode_legacy(raw, declared)
-    if "\x00" in text:  # decodes, but text has no NULs: it's binary
-        raise InputError(_NOT_TEXT)
-    return text, encoding
-
-
-def _decode_legacy(raw: bytes, declared: str) -> tuple[str, str]:
-    for bom, encoding in _BOMS:
-        if raw.startswith(bom):  # "utf-16"/"utf-32" read the mark for the byte order and drop it
-            try:
-                return raw.decode(encoding), encoding
-            except UnicodeDecodeError:
-                raise InputError(_NOT_TEXT) from None
-    if b"\x00" in raw:  # one-byte encodings never need NUL; binary files nearly always have one
-        raise InputError(_NOT_TEXT)
-    for encoding in _declared(declared) + _guess_encodings(raw):
-        try:
-            return raw.decode(encoding), codecs.lookup(encoding).name
-        except (UnicodeDecodeError, LookupError):  # a wrong declaration, or a guess from a sample
-            continue
-    raise InputError(_NOT_TEXT)
-
-
-def _declared(charset: str) -> list[str]:
-    """A page's declared charset as a codec to try first; [] when there is none or Python lacks it."""
-    try:
-        name = codecs.lookup(charset).name if charset else ""
-    except LookupError:
-        return []
-    # As browsers do (the WHATWG Encoding Standard): pages labelled Latin-1 or ASCII are read as
-    # Windows-1252, whose curly quotes and dashes they nearly always hold.
-    return ["cp1252"] if name in ("iso8859-1", "ascii") else [name] if name else []
-
-
-def _guess_encodings(raw: bytes) -> list[str]:
-    """charset-normalizer's guesses, best first; [] when the bytes look like no text at all."""
-    from charset_normalizer import from_bytes  # only files that are not UTF-8 pay for the import
-
-    # Without a byte-order mark a UTF-16/32 guess is a mistake: their text would hold NULs.
-    found = [r for r in from_bytes(raw) if not r.encoding.startswith(("utf_16", "utf_32"))]
-    if not found:
-        return []
-    guesses = [r.encoding for r in found]
-    # Western code pages decode most such text without a "mess", and charset-normalizer then ranks
-    # them by a noisy language score: Latin-1 "niño" came out as cp1250 "nińo", a French paragraph
-    # as cp775 "cafķ". So Windows-1252 (the commonest legacy encoding, and what browsers read
-    # Latin-1 as) wins whenever it is as clean as the best guess and its text reads as a language
-    # it can write; Turkish, Polish or Greek text keeps its own code page.
-    western = from_bytes(raw, cp_isolation=["cp1252"]).best()
-    if (
-        western is not None
-        and western.chaos <= found[0].chaos
-        and western.language.rstrip("—") in _CP1252_LANGUAGES
-    ):
-        guesses.insert(0, "cp1252")
-    return guesses
-
-
-def _decode(raw: bytes, path: str, declared: str = "") -> str:
-    """The text of a file with "\n" line ends, noting (warning) when it was not UTF-8."""
-    text, encoding = decode_text(raw, declared)
-    if encoding != "utf-8":
-        warnings.warn(EncodingNote(path, encoding), stacklevel=2)
-    return re.sub(r"\r\n?", "\n", text)
-
-
 def _meta_str(value: object) -> str:
     """A metadata value as text; lists, mappings, booleans and nulls (from YAML) count as absent."""
     if isinstance(value, dt.date):
@@ -241,7 +140,7 @@ def _meta_line(line: str) -> tuple[str, str] | None:
 
 
 def _from_txt(raw: bytes, *, file_id: str, stem: str, path: str) -> Article:
-    lines = _decode(raw, path).split("\n")
+    lines = decode_file(raw, path).split("\n")
     meta: dict[str, str] = {}
     n = 0
     while n < len(lines) and (kv := _meta_line(lines[n])):
@@ -251,7 +150,7 @@ def _from_txt(raw: bytes, *, file_id: str, stem: str, path: str) -> Article:
 
 
 def _from_md(raw: bytes, *, file_id: str, stem: str, path: str) -> Article:
-    text = _decode(raw, path)
+    text = decode_file(raw, path)
     meta: dict[str, object] = {}
     if text.split("\n", 1)[0].rstrip() == "---":
         if not (m := _FRONT_MATTER.match(text)):
@@ -295,8 +194,8 @@ def _from_html(raw: bytes, *, file_id: str, stem: str, path: str) -> Article:
     from trafilatura.settings import Document
 
     # A legacy page declares its charset in a <meta> near the top: that beats any guess.
-    declared = m[1].decode("ascii") if (m := _DECLARED_CHARSET.search(raw[:4096])) else ""
-    html = _CONTROL.sub("", _decode(raw, path, declared))
+    declared = m[1].decode("ascii") if (m := DECLARED_CHARSET.search(raw[:4096])) else ""
+    html = _CONTROL.sub("", decode_file(raw, path, declared))
     dates = {"extensive_search": False, "original_date": True}  # no date guessed from "© 2019"
     doc = trafilatura.bare_extraction(
         html, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True,
@@ -350,7 +249,7 @@ def article_from_record(record: Mapping[str, object], *, where: str) -> Article:
 
 def _from_json(raw: bytes, *, file_id: str, path: str, lines: bool) -> Iterator[_Item]:
     """Records of a .jsonl (one a line, numbered from 1) or a .json (object, list or {"articles"})."""
-    text = _decode(raw, path)
+    text = decode_file(raw, path)
 
     def loads(s: str) -> object:
         try:
