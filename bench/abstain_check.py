@@ -26,7 +26,7 @@ def main() -> None:
     meta = {a.id: ArticleMeta(a.title) for a in data.articles}
     _, half_b = split_articles([a.id for a in data.articles])
     rows = pickle.loads((RUNS / "fit_eval.pkl").read_bytes())
-    for thr in [answer_model.ABSTAIN_THRESHOLD, *args.sweep]:
+    for thr in [answer_model.load().abstain_below, *args.sweep]:
         settings = ComposerSettings(abstain_below=thr)
         answered = abstained = n_b = hit = cites = cites_ok = 0
         for q, qvec, cands in rows:

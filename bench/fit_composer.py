@@ -1,6 +1,6 @@
 """Fit the answer composer's sentence scorer and confidence model on SQuAD v1.1 dev, half A of the
 articles; report on the seeded 2,000-question sample and on half B. Prints the coefficients to paste
-into src/citeqa/answer_model.py, and the numbers for the README.
+into src/citeqa/models/composer.json, and the numbers for the README.
 
     python -m bench.fit_composer            # ~5 min on 2 cores (retrieval is cached in runs/)
 """
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from bench.common import REPO, RUNS
+from bench.common import RUNS
 from bench.squad_kb import squad_assistant
 from citeqa.features import SENTENCE_FEATURES, sentence_features
 
@@ -75,25 +75,22 @@ def sentence_table(rows, own_article: bool, titles=None):  # type: ignore[no-unt
 
 
 def write_model(w, b, cw, cb, thr) -> None:  # type: ignore[no-untyped-def]
-    path = REPO / "src" / "citeqa" / "answer_model.py"
-    lines = [
-        '"""Fitted weights of the answer composer, written by `python -m bench.fit_composer`.',
-        "",
-        "Sentence scorer: logistic regression, P(sentence holds a gold answer), on SQuAD v1.1 dev questions",
-        "of half A of the articles. Confidence: logistic regression, P(best sentence answers), on the same",
-        "questions asked with and without their article. Threshold: answers 97% of half A's answerable.",
-        '"""',
-        "",
-        "SENTENCE_WEIGHTS = {",
-        *[f'    "{n}": {v:.4f},' for n, v in zip(SENTENCE_FEATURES, w)],
-        "}",
-        f"SENTENCE_BIAS = {b:.4f}",
-        f"CONFIDENCE_WEIGHTS = ({', '.join(f'{v:.4f}' for v in cw)})",
-        f"CONFIDENCE_BIAS = {cb:.4f}",
-        f"ABSTAIN_THRESHOLD = {thr:.4f}",
-        "",
-    ]
-    path.write_text("\n".join(lines))
+    """models/composer.json: both logistic models keyed by feature name."""
+    from citeqa import answer_model
+    from citeqa.answer import CONFIDENCE_FEATURES
+    from citeqa.logistic import Logistic
+
+    model = answer_model.ComposerModel(
+        Logistic(dict(zip(SENTENCE_FEATURES, map(float, w))), float(b)),
+        Logistic(dict(zip(CONFIDENCE_FEATURES, map(float, cw))), float(cb)),
+        float(thr),
+    )
+    answer_model.save(
+        model,
+        fitted_by="python -m bench.fit_composer",
+        data="SQuAD v1.1 dev, 3,000 questions of half A's articles (seed 1); the reported sample excluded",
+        abstain_rule="confidence at which half A answers 97% of its answerable questions",
+    )
 
 
 def fitting_data():  # type: ignore[no-untyped-def]
@@ -145,6 +142,8 @@ def main() -> None:
 
     # 2. Confidence: P(best sentence answers), answerable (own article) vs not (own article removed).
     def q_features(table):  # type: ignore[no-untyped-def]
+        from citeqa.answer import CONFIDENCE_FEATURES, confidence_features
+
         feats, labels = [], []
         for t, s in zip(table, best_logits(table)):
             if not len(s):
@@ -152,16 +151,8 @@ def main() -> None:
                 labels.append(0.0)
                 continue
             i = int(np.argmax(s))
-            top = np.sort(s)[::-1]
-            feats.append(
-                [
-                    float(s[i]),
-                    float(top[0] - (top[1] if len(top) > 1 else -10.0)),
-                    float(t[2][i, 2]),
-                    float(t[2][i, 11]),
-                    float(t[2][i, 5]),
-                ]
-            )
+            f = confidence_features(s, t[2], i)  # the composer's own features, by name
+            feats.append([f[name] for name in CONFIDENCE_FEATURES])
             labels.append(float(t[3][i]))
         return np.array(feats), np.array(labels)
 

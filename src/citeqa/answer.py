@@ -3,22 +3,21 @@
 No LLM: the answer is made of article sentences. Each sentence of the top passages is scored by a
 small logistic model over cheap features (features.py: dense similarity of the sentence, question
 term overlap, answer-type match, the passage's retrieval score, ...); the model and the confidence
-model on top of it are fitted on SQuAD v1.1 dev (bench/fit_composer.py, weights in answer_model.py).
+model on top of it are fitted on SQuAD v1.1 dev (bench/fit_composer.py, weights in models/composer.json).
 `confidence` is the fitted probability that the best sentence answers the question; below the
 calibrated threshold the assistant abstains and says why.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from citeqa import answer_model as M
+from citeqa import answer_model
 from citeqa.answer_direct import Choice, choose, lead_in, propose
-from citeqa.errors import ConfigError
+from citeqa.config import ComposerSettings
 from citeqa.features import (
     SENTENCE_FEATURES,
     SentenceCandidate,
@@ -26,14 +25,22 @@ from citeqa.features import (
     sentence_features,
     short_answer_span,
 )
+from citeqa.logistic import sigmoid
 from citeqa.reader import Reader
 from citeqa.retrieve import Candidate
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit, ShortAnswer
 from citeqa.text import squash
 
 _ANSWER_TYPE = SENTENCE_FEATURES.index("answer_type")
-# A feature the fitted model has not seen yet weighs nothing (until bench.fit_composer is rerun).
-_W = np.array([M.SENTENCE_WEIGHTS.get(name, 0.0) for name in SENTENCE_FEATURES], dtype=np.float32)
+MODEL = answer_model.load()
+_W = MODEL.sentence_weights(SENTENCE_FEATURES)
+CONFIDENCE_FEATURES = (
+    "logit",  # the best sentence's logit
+    "gap",  # ... minus the runner-up's (10 when there is no runner-up)
+    "passage_dense",  # its sentence features, by name (features.SENTENCE_FEATURES)
+    "entity_cov",
+    "idf_overlap",
+)
 
 
 @dataclass(frozen=True)
@@ -45,36 +52,6 @@ class ArticleMeta:
     published: str = ""
 
 
-@dataclass(frozen=True)
-class ComposerSettings:
-    """How many sentences an answer may have and when to abstain."""
-
-    max_sentences: int = 2
-    passages_considered: int = 3  # sentences come from the top passages only
-    # Measured on SQuAD (bench/second_sentence.py, no abstention): a second sentence from the best
-    # sentence's own passage, or from the top passage when it holds the asked-for kind of token,
-    # raises answer_hit 0.755 -> 0.809 at citation precision 0.836; any sentence of the top passage
-    # gave 0.809 at 0.827, a sentence from anywhere 0.836 at 0.749.
-    second_ratio: float = 0.25  # a second sentence needs this share of the best one's probability
-    redundancy: float = 0.85  # ...and must differ from it (cosine below this)
-    second_scope: str = "passage"  # where a second sentence may come from: any | article | passage
-    abstain_below: float = M.ABSTAIN_THRESHOLD  # confidence under this → abstain
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_sentences <= 5:
-            raise ConfigError(f"max_sentences must be 1..5, got {self.max_sentences}")
-        if not 0.0 <= self.abstain_below <= 1.0:
-            raise ConfigError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
-        if self.second_scope not in ("any", "article", "passage"):
-            raise ConfigError(f"second_scope must be any, article or passage, got {self.second_scope!r}")
-        if self.passages_considered < 1:
-            raise ConfigError(f"passages_considered must be >= 1, got {self.passages_considered}")
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
-
-
 def score(
     question: str,
     qvec: np.ndarray,
@@ -84,16 +61,24 @@ def score(
 ) -> tuple[list[SentenceCandidate], np.ndarray, np.ndarray]:
     """Candidate sentences, their logits (in passage order, not sorted) and feature rows."""
     sents, X = sentence_features(question, qvec, candidates, passages, titles)
-    logits = X @ _W + M.SENTENCE_BIAS if len(sents) else np.zeros(0, dtype=np.float32)
+    logits = X @ _W + MODEL.sentence.bias if len(sents) else np.zeros(0, dtype=np.float32)
     return sents, logits, X
+
+
+def confidence_features(logits: np.ndarray, X: np.ndarray, best: int) -> dict[str, float]:
+    """CONFIDENCE_FEATURES of the best sentence (bench.fit_composer fits on the same function)."""
+    top = np.sort(logits)[::-1]
+    row = dict(zip(SENTENCE_FEATURES, map(float, X[best])))
+    return {
+        "logit": float(logits[best]),
+        "gap": float(top[0] - top[1]) if len(top) > 1 else 10.0,
+        **{name: row[name] for name in CONFIDENCE_FEATURES[2:]},
+    }
 
 
 def confidence_of(logits: np.ndarray, X: np.ndarray, best: int) -> float:
     """P(the best sentence answers the question), from the fitted confidence model."""
-    top = np.sort(logits)[::-1]
-    gap = float(top[0] - top[1]) if len(top) > 1 else 10.0
-    f = [float(logits[best]), gap, float(X[best, 2]), float(X[best, 11]), float(X[best, 5])]
-    return _sigmoid(sum(w * v for w, v in zip(M.CONFIDENCE_WEIGHTS, f)) + M.CONFIDENCE_BIAS)
+    return MODEL.confidence.probability(confidence_features(logits, X, best))
 
 
 def compose(
@@ -101,13 +86,14 @@ def compose(
     qvec: np.ndarray,
     candidates: Sequence[Candidate],
     meta: Mapping[str, ArticleMeta],
-    settings: ComposerSettings = ComposerSettings(),
+    settings: ComposerSettings | None = None,
     *,
     query: str = "",
     reader: Reader | None = None,
 ) -> Answer:
     """The answer: with a reader, its span first and the sentence that says it (answer_direct.py);
     without one, the best-scored sentences."""
+    settings = settings or ComposerSettings()
     hits = tuple(c.hit for c in candidates)
     titles = {aid: m.title for aid, m in meta.items()}
     sents, logits, X = score(question, qvec, candidates, settings.passages_considered, titles)
@@ -151,11 +137,11 @@ def compose(
             confidence,
         )
     chosen = [sents[best]]
-    p_best = _sigmoid(float(logits[best]))
+    p_best = sigmoid(float(logits[best]))
     for i in order[1:]:
         if len(chosen) >= settings.max_sentences:
             break
-        if _sigmoid(float(logits[i])) < settings.second_ratio * p_best:
+        if sigmoid(float(logits[i])) < settings.second_ratio * p_best:
             break
         s = sents[i]
         if not _in_scope(s, chosen[0], settings.second_scope, bool(X[i, _ANSWER_TYPE])):

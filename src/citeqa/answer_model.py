@@ -1,26 +1,54 @@
-"""Fitted weights of the answer composer, written by `python -m bench.fit_composer`.
+"""The answer composer's fitted model: `models/composer.json`, written by `python -m bench.fit_composer`.
 
 Sentence scorer: logistic regression, P(sentence holds a gold answer), on SQuAD v1.1 dev questions
 of half A of the articles. Confidence: logistic regression, P(best sentence answers), on the same
 questions asked with and without their article. Threshold: answers 97% of half A's answerable.
+Both are keyed by feature name (features.SENTENCE_FEATURES, answer.CONFIDENCE_FEATURES).
 """
 
-SENTENCE_WEIGHTS = {
-    "dense": 4.7083,
-    "dense_rel": 4.1099,
-    "passage_dense": -4.7123,
-    "inv_rank": 1.8954,
-    "overlap": -0.2884,
-    "idf_overlap": 2.7448,
-    "bigram": 0.9486,
-    "answer_type": 0.3979,
-    "novelty": -2.2876,
-    "log_len": 0.5736,
-    "first": 0.0427,
-    "entity_cov": 0.5036,
-    "type_near": 0.0277,
-}
-SENTENCE_BIAS = -3.6492
-CONFIDENCE_WEIGHTS = (1.6625, 0.5501, 3.4233, -0.0179, -2.8835)
-CONFIDENCE_BIAS = -0.8564
-ABSTAIN_THRESHOLD = 0.1655
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citeqa.logistic import Logistic
+
+PATH = Path(__file__).with_name("models") / "composer.json"
+
+
+@dataclass(frozen=True)
+class ComposerModel:
+    sentence: Logistic  #: P(the sentence holds the answer)
+    confidence: Logistic  #: P(the best sentence answers the question)
+    abstain_below: float  #: confidence under this → abstain
+
+    def sentence_weights(self, names: Sequence[str]) -> np.ndarray:
+        """The sentence weights in the column order of a feature table (a feature the fitted model
+        has not seen yet weighs nothing, until bench.fit_composer is rerun)."""
+        return np.array([self.sentence.weights.get(n, 0.0) for n in names], dtype=np.float32)
+
+    def to_dict(self, **about: Any) -> dict[str, Any]:
+        return {
+            **about,
+            "sentence": self.sentence.to_dict(),
+            "confidence": self.confidence.to_dict(),
+            "abstain_below": round(self.abstain_below, 4),
+        }
+
+
+@lru_cache(maxsize=1)
+def load(path: Path = PATH) -> ComposerModel:
+    d = json.loads(path.read_text(encoding="utf-8"))
+    return ComposerModel(
+        Logistic.from_dict(d["sentence"]), Logistic.from_dict(d["confidence"]), float(d["abstain_below"])
+    )
+
+
+def save(model: ComposerModel, path: Path = PATH, **about: Any) -> None:
+    path.write_text(json.dumps(model.to_dict(**about), indent=2) + "\n", encoding="utf-8")

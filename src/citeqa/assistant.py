@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -9,21 +10,22 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from citeqa.answer import ArticleMeta, ComposerSettings, compose
+from citeqa.answer import ArticleMeta, compose
 from citeqa.chat import ChatSession
-from citeqa.config import ChunkSettings, Config, default_kb_path
+from citeqa.config import ChunkSettings, ComposerSettings, Config, default_kb_path
 from citeqa.embed import Embedder, load_embedder
-from citeqa.errors import InputError, KBMismatchError, KBNotFoundError
-from citeqa.indexer import Indexer
+from citeqa.errors import ConfigError, InputError, KBMismatchError, KBNotFoundError
 from citeqa.ingest import article_from_record, read_paths
+from citeqa.kb import ArticleInfo, Indexer, KnowledgeBase, Manifest
 from citeqa.reader import Reader, load_reader
 from citeqa.retrieve import Query, Retriever, prefer_articles
 from citeqa.schema import Answer, Article, Hit, IngestReport, Skipped
-from citeqa.store import ArticleInfo, KnowledgeBase, Manifest
 from citeqa.text import check_question
 
 if TYPE_CHECKING:
     from citeqa.evaluate.results import EvalReport
+
+log = logging.getLogger(__name__)
 
 
 class Assistant:
@@ -42,7 +44,7 @@ class Assistant:
     ) -> None:
         self.kb = kb
         self.config = config
-        self.composer = composer or ComposerSettings()
+        self.composer = composer or config.composer
         self._embedder = embedder
         self._load_lock = threading.Lock()
         self.retriever = Retriever.for_config(kb, config)
@@ -62,7 +64,7 @@ class Assistant:
         path = Path(kb) if kb is not None else default_kb_path()
         want = embedder.name if embedder is not None else model
         store = KnowledgeBase.open(path, model=want, dim=embedder.dim if embedder is not None else None)
-        cfg = (config or Config()).with_(
+        cfg = (config or _built_with(store)).with_(
             model=store.manifest.model, chunk=ChunkSettings(**store.manifest.chunker)
         )
         return cls(store, cfg, embedder)
@@ -100,7 +102,10 @@ class Assistant:
         except KBNotFoundError:
             pass
         emb = embedder or load_embedder(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
-        manifest = Manifest(model=cfg.model, dim=emb.dim, chunker=cfg.chunk.to_dict())
+        # The model and chunker are the knowledge base's identity (manifest fields of their own);
+        # the rest it keeps as the settings it was built with, those that differ from the defaults.
+        settings = {k: v for k, v in cfg.to_dict(changed_only=True).items() if k not in ("model", "chunk")}
+        manifest = Manifest(model=cfg.model, dim=emb.dim, chunker=cfg.chunk.to_dict(), settings=settings)
         return cls(KnowledgeBase.create(path, manifest), cfg, emb)
 
     @property
@@ -263,3 +268,15 @@ def _dedupe(articles: Sequence[Article], skipped: list[Skipped]) -> tuple[list[A
         else:
             seen[a.id] = a
     return list(seen.values()), skipped
+
+
+def _built_with(kb: KnowledgeBase) -> Config:
+    """The settings the knowledge base was created with (its manifest keeps them), else the
+    defaults; settings this version no longer understands are ignored with a warning."""
+    if not kb.manifest.settings:
+        return Config()
+    try:
+        return Config.from_dict(kb.manifest.settings)
+    except ConfigError as exc:
+        log.warning("ignoring the settings stored in %s (%s); using the defaults", kb.path, exc)
+        return Config()

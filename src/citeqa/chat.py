@@ -27,15 +27,26 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from citeqa.schema import Answer, Citation
 from citeqa.text import STOPWORDS, content_terms, squash, words
 
-if TYPE_CHECKING:
-    from citeqa.assistant import Assistant
+
+class Asker(Protocol):
+    """What a conversation needs of the assistant (citeqa.assistant.Assistant is one)."""
+
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        *,
+        query: str | None = None,
+        prefer: Collection[str] = (),
+    ) -> Answer: ...
+
 
 FOLLOW_UP, NEW, UNSURE = "follow-up", "new", "unsure"
 
@@ -223,7 +234,7 @@ def _holds(answer: Answer, own: set[str]) -> bool:
 class ChatSession:
     """One conversation. Independent of other sessions; safe to call from several threads."""
 
-    assistant: Assistant
+    assistant: Asker
     history: list[Turn] = field(default_factory=list)
     max_turns: int = 50  # as many as the page shows, so an export holds the whole visible conversation
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
+from citeqa import answer_model
 from citeqa.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -21,7 +25,19 @@ def canonical_model(name: str) -> str:
 
 DEFAULT_KB = Path("embeddings") / "default"
 RETRIEVERS = ("dense", "lexical", "hybrid")
-FUSIONS = ("score", "rrf")  # see retrieve.py
+
+
+class FusionMethod(str, Enum):
+    """How several rankings become one (retrieve.fuse)."""
+
+    SCORE = "score"  #: weighted sum of scores on fixed scales (the default; bench/fusion_tune.py)
+    RRF = "rrf"  #: reciprocal rank fusion
+
+    def __str__(self) -> str:
+        return self.value
+
+
+FUSIONS = tuple(m.value for m in FusionMethod)
 
 
 def default_kb_path() -> Path:
@@ -51,6 +67,64 @@ class ChunkSettings:
 
 
 @dataclass(frozen=True)
+class ComposerSettings:
+    """How many sentences an answer may have and when to abstain."""
+
+    max_sentences: int = 2
+    passages_considered: int = 3  # sentences come from the top passages only
+    # Measured on SQuAD (bench/second_sentence.py, no abstention): a second sentence from the best
+    # sentence's own passage, or from the top passage when it holds the asked-for kind of token,
+    # raises answer_hit 0.755 -> 0.809 at citation precision 0.836; any sentence of the top passage
+    # gave 0.809 at 0.827, a sentence from anywhere 0.836 at 0.749.
+    second_ratio: float = 0.25  # a second sentence needs this share of the best one's probability
+    redundancy: float = 0.85  # ...and must differ from it (cosine below this)
+    second_scope: str = "passage"  # where a second sentence may come from: any | article | passage
+    abstain_below: float = answer_model.load().abstain_below  # confidence under this → abstain
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_sentences <= 5:
+            raise ConfigError(f"max_sentences must be 1..5, got {self.max_sentences}")
+        if not 0.0 <= self.abstain_below <= 1.0:
+            raise ConfigError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
+        if self.second_scope not in ("any", "article", "passage"):
+            raise ConfigError(f"second_scope must be any, article or passage, got {self.second_scope!r}")
+        if self.passages_considered < 1:
+            raise ConfigError(f"passages_considered must be >= 1, got {self.passages_considered}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How several rankings become one. Validated, so a bad value fails when it is configured."""
+
+    method: FusionMethod = FusionMethod.SCORE  #: a FusionMethod or its name
+    # Chosen on training data only (SciFact train qrels, SQuAD dev minus XQuAD): bench/fusion_tune.py.
+    dense_weight: float = 0.1  #: weight of the passage cosine
+    sentence_weight: float = 0.4  #: weight of the best sentence's cosine ("score" only); BM25 gets the rest
+    rrf_k: int = 60  #: RRF's rank offset (only for method "rrf")
+
+    def __post_init__(self) -> None:
+        check_fusion(self.method, self.dense_weight, self.sentence_weight, self.rrf_k)
+        object.__setattr__(self, "method", FusionMethod(self.method))
+
+    def weight(self, signal: str) -> float:
+        """The weight of a signal: "dense", "sentence", or the lexical ranker (the rest)."""
+        if self.method == FusionMethod.RRF:  # rank fusion has no sentence signal: dense gets the dense share
+            return (
+                self.dense_weight + self.sentence_weight
+                if signal == "dense"
+                else (1.0 - self.dense_weight - self.sentence_weight)
+            )
+        if signal == "dense":
+            return self.dense_weight
+        if signal == "sentence":
+            return self.sentence_weight
+        return 1.0 - self.dense_weight - self.sentence_weight
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything an `Assistant` can be tuned with. Keywords only; bad values raise `ConfigError`."""
 
@@ -62,12 +136,12 @@ class Config:
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     retriever: str = "hybrid"  #: "dense", "lexical" (BM25) or "hybrid" (both, fused)
     device: str = "cpu"
-    fusion: str = "score"  #: "score" (weighted sum of scaled scores) or "rrf" (reciprocal rank)
-    # Chosen on training data only (SciFact train qrels, SQuAD dev minus XQuAD): bench/fusion_tune.py.
-    dense_weight: float = 0.1  #: fusion weight of the passage's cosine
-    sentence_weight: float = 0.4  #: fusion weight of its best sentence's cosine; BM25 gets the rest
-    rrf_k: int = 60  #: rank offset of reciprocal rank fusion
+    fusion: FusionMethod = Fusion.method  #: "score" (weighted sum of scaled scores) or "rrf"
+    dense_weight: float = Fusion.dense_weight  #: fusion weight of the passage's cosine
+    sentence_weight: float = Fusion.sentence_weight  #: ... of its best sentence's cosine; BM25 the rest
+    rrf_k: int = Fusion.rrf_k  #: rank offset of reciprocal rank fusion
     reader: bool = True  #: direct answers from the trained span reader; False: the sentence composer
+    composer: ComposerSettings = field(default_factory=ComposerSettings)  #: the sentence composer
 
     def __post_init__(self) -> None:
         _positive(self, "top_k", "candidates", "batch_size", "max_question_chars")
@@ -75,17 +149,49 @@ class Config:
             raise ConfigError(f"top_k must be at most 100, got {self.top_k}")
         if self.retriever not in RETRIEVERS:
             raise ConfigError(f"retriever must be one of {', '.join(RETRIEVERS)}; got {self.retriever!r}")
-        check_fusion(self.fusion, self.dense_weight, self.sentence_weight, self.rrf_k)
+        object.__setattr__(self, "fusion", self.fusion_settings().method)
         if not self.model.strip():
             raise ConfigError("model must name a sentence-transformers model or a local path")
 
     def with_(self, **changes: object) -> Config:
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    def fusion_settings(self) -> Fusion:
+        return Fusion(self.fusion, self.dense_weight, self.sentence_weight, self.rrf_k)
 
-def check_fusion(method: str, dense_weight: float, sentence_weight: float, rrf_k: int) -> None:
+    def to_dict(self, *, changed_only: bool = False) -> dict[str, Any]:
+        """Plain JSON values. `changed_only`: just the settings that differ from the defaults (what
+        a knowledge base's manifest keeps, so defaults fitted later still reach it)."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["fusion"] = self.fusion.value
+        out["chunk"] = self.chunk.to_dict()
+        out["composer"] = self.composer.to_dict()
+        if changed_only:
+            default = Config().to_dict()
+            out = {k: v for k, v in out.items() if v != default[k]}
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Config:
+        """The inverse of `to_dict`; an unknown or bad setting is a ConfigError that names it."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values = dict(d)
+        try:
+            if isinstance(values.get("chunk"), Mapping):
+                values["chunk"] = ChunkSettings(**values["chunk"])
+            if isinstance(values.get("composer"), Mapping):
+                values["composer"] = ComposerSettings(**values["composer"])
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(f"bad settings: {exc}") from exc
+
+
+def check_fusion(method: object, dense_weight: float, sentence_weight: float, rrf_k: int) -> None:
     """Fusion settings (retrieve.Fusion and Config share this check): a bad value names itself."""
-    if method not in FUSIONS:
+    if str(method) not in FUSIONS:
         raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}; got {method!r}")
     for name, w in (("dense_weight", dense_weight), ("sentence_weight", sentence_weight)):
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:

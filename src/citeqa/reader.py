@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from citeqa.logistic import Logistic
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +60,6 @@ class ReaderSettings:
 
 
 @dataclass(frozen=True)
-class Logistic:
-    """A fitted logistic model over named features (a feature it doesn't name weighs nothing)."""
-
-    weights: Mapping[str, float]
-    bias: float
-
-    def probability(self, features: Mapping[str, float]) -> float:
-        z = self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-
-
-@dataclass(frozen=True)
 class Calibration:
     """How reader spans become answers, fitted by `python -m bench.fit_reader` (answer_direct.py)."""
 
@@ -86,8 +75,8 @@ class Calibration:
         if not d:
             return None
         return cls(
-            sentence=Logistic(dict(d["sentence"]["weights"]), float(d["sentence"]["bias"])),
-            short=Logistic(dict(d["short"]["weights"]), float(d["short"]["bias"])),
+            sentence=Logistic.from_dict(d["sentence"]),
+            short=Logistic.from_dict(d["short"]),
             abstain_below=float(d["abstain_below"]),
             short_above=float(d["short_above"]),
             read_sentences=int(d.get("read_sentences", 0)),
