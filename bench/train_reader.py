@@ -123,6 +123,70 @@ def build_examples(tok, rows: list[dict], seed: int) -> list[tuple]:  # type: ig
     return examples
 
 
+def _sentence_window(sents, k: int, rng: random.Random) -> tuple[int, int]:
+    """Sentence k with the sentences around it, as the reader reads at question time
+    (answer_direct.reading_windows: a best sentence and its neighbours, merged where they touch)."""
+    lo = max(0, k - (1 if rng.random() < 0.8 else 0))
+    hi = min(len(sents) - 1, k + (1 if rng.random() < 0.8 else 0) + (1 if rng.random() < 0.2 else 0))
+    return sents[lo].start, sents[hi].end
+
+
+def build_sentence_examples(tok, rows: list[dict], seed: int) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """Inference-shaped windows: per question, the answer's sentence with its neighbours (labelled
+    with the span) and a hard negative: the sentence of the same article sharing most content words
+    with the question whose window does not hold the answer (labelled "no answer"). The windows the
+    reader reads at question time are the composer's best sentences, most of them such near misses;
+    paragraph windows with random negatives (phase 1) teach "not here" on easy cases only."""
+    from citeqa.chunk import split_sentences
+    from citeqa.text import content_terms
+
+    rng = random.Random(seed)
+    split: dict[str, list] = {}
+    terms: dict[str, list[set[str]]] = {}  # per paragraph, each sentence's content words
+    by_article: dict[str, list[str]] = {}
+    for r in rows:
+        c = r["context"]
+        if c not in split:
+            split[c] = split_sentences(c)
+            terms[c] = [set(content_terms(c[s.start : s.end])) for s in split[c]]
+            by_article.setdefault(r["article"], []).append(c)
+    examples: list[tuple] = []
+    t = time.perf_counter()
+    hard = 0
+    for n, r in enumerate(rows):
+        if len(tok.tokenize(r["question"])) > MAX_QUESTION:
+            continue
+        ctx, a0 = r["context"], r["answer_start"]
+        a1 = a0 + len(r["answer"])
+        sents = split[ctx]
+        k = next((i for i, s in enumerate(sents) if s.start <= a0 < s.end), None)
+        if k is not None:
+            w0, w1 = _sentence_window(sents, k, rng)
+            while sents and w1 < a1 and k + 1 < len(sents):  # the answer runs past the sentence
+                k += 1
+                w1 = sents[k].end
+            if w0 <= a0 and a1 <= w1:
+                examples += windows(tok, r["question"], ctx[w0:w1], a0 - w0, r["answer"])[:1]
+        q_terms = set(content_terms(r["question"]))
+        answer = r["answer"].lower()
+        scored = []
+        for c in by_article[r["article"]]:
+            for i, s_terms in enumerate(terms[c]):
+                overlap = len(q_terms & s_terms)
+                if overlap:
+                    scored.append((overlap, rng.random(), c, i))
+        for _, _, c, i in sorted(scored, reverse=True)[:8]:
+            w0, w1 = _sentence_window(split[c], i, rng)
+            if answer not in c[w0:w1].lower():
+                examples.append(windows(tok, r["question"], c[w0:w1], None)[0])
+                hard += 1
+                break
+        if n % 5000 == 0:
+            print(f"  tokenised {n}/{len(rows)} questions, {time.perf_counter() - t:.0f}s", file=sys.stderr)
+    print(f"  {hard} hard negatives", file=sys.stderr)
+    return examples
+
+
 def batches(examples: list[tuple], size: int, seed: int) -> list[list[tuple]]:
     """Shuffled batches of similar length (little padding), in shuffled order."""
     rng = random.Random(seed)
@@ -165,6 +229,13 @@ def main() -> None:
     ap.add_argument("--skip", type=int, default=0, help="skip the plan's first N batches (phase 1)")
     ap.add_argument("--steps", type=int, default=0, help="stop after N steps (the schedule ends there)")
     ap.add_argument("--warmup", type=float, default=0.06, help="share of the steps spent warming up")
+    ap.add_argument(
+        "--windows",
+        choices=("paragraphs", "sentences"),
+        default="paragraphs",
+        help="paragraph windows with random negatives (phase 1) or the answer's sentence with its "
+        "neighbours plus a hard negative from the same article (a second phase)",
+    )
     args = ap.parse_args()
 
     import torch
@@ -180,7 +251,8 @@ def main() -> None:
     random.Random(args.seed).shuffle(rows)
     if args.questions:
         rows = rows[: args.questions]
-    examples = build_examples(tok, rows, args.seed)
+    build = build_sentence_examples if args.windows == "sentences" else build_examples
+    examples = build(tok, rows, args.seed)
     pos = sum(1 for e in examples if e[2] > 0)
     print(f"{len(rows)} questions -> {len(examples)} windows ({pos} with the answer)", file=sys.stderr)
 
@@ -233,7 +305,12 @@ def main() -> None:
         "answer_windows": pos,
         "max_len": MAX_LEN,
         "stride": STRIDE,
-        "negatives": "half the windows without the answer; 30%: another paragraph's window",
+        "window_kind": args.windows,
+        "negatives": (
+            "half the windows without the answer; 30%: another paragraph's window"
+            if args.windows == "paragraphs"
+            else "one per question: the same article's sentence window sharing most question words"
+        ),
         "epochs": args.epochs,
         "batch": args.batch,
         "lr": args.lr,
