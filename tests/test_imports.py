@@ -144,7 +144,8 @@ def test_graph_counts_lazy_and_relative_imports_but_not_type_checking(tmp_path: 
             "__init__.py": "",
             "a.py": "from pkg import b\nfrom pkg.sub.c import thing\n",
             "b.py": "def f():\n    from . import a\n",
-            "d.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.a\nelse:\n    import pkg.b\n",
+            "d.py": "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    import pkg.a\nelse:\n    import pkg.b\n",
             "sub/__init__.py": "from .c import thing\n",
             "sub/c.py": "import os\nfrom ..b import f\nthing = 1\n",
         },
