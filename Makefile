@@ -9,7 +9,7 @@ PORT ?= 7860
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install install-test browser demo-kb run chat test lint bench clean
+.PHONY: install install-test browser demo-kb run chat test test-fast lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ chat: demo-kb
 
 test: install-test
 	$(PY) -m pytest -q
+
+# Everything that needs neither the real model nor a browser (marks: tests/conftest.py).
+test-fast: $(VENV)/.installed-test
+	$(PY) -m pytest -q -m "not slow and not browser"
 
 lint: install-test
 	$(VENV)/bin/ruff check src tests app bench

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pickle
 import random
-import re
-import string
 import sys
 import time
 
@@ -18,6 +16,7 @@ import numpy as np
 
 from bench.common import RUNS
 from bench.squad_kb import squad_assistant
+from citeqa.evaluate.metrics import normalize_answer
 from citeqa.features import SENTENCE_FEATURES, sentence_features
 
 TITLES: dict[str, str] = {}
@@ -25,15 +24,10 @@ PASSAGES = 3  # sentences come from the top passages
 DEPTH = 80  # passages retrieved, so that a question's own article can be filtered out
 
 
-def normalize(s: str) -> str:
-    s = "".join(ch for ch in s.lower() if ch not in set(string.punctuation))
-    return " ".join(re.sub(r"\b(a|an|the)\b", " ", s).split())
-
-
 def holds_answer(text: str, answers) -> bool:  # type: ignore[no-untyped-def]
     """answer_hit: a gold answer, SQuAD-normalised, appears in the text."""
-    low = normalize(text)
-    return any(normalize(a) in low for a in answers)
+    low = normalize_answer(text)
+    return any(normalize_answer(a) in low for a in answers)
 
 
 def in_gold(article_id: str, start: int, end: int, gold) -> bool:  # type: ignore[no-untyped-def]

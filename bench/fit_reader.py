@@ -17,7 +17,6 @@ the short answers shown are right (F1 >= 0.5) at least 75% of the time.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import random
 import sys
@@ -26,32 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.fit_composer import holds_answer, normalize, retrieve_all
+from bench.fit_composer import holds_answer, retrieve_all
 from bench.squad_kb import squad_assistant
 from bench.train_reader import calibration_titles
 from citeqa.answer import score
 from citeqa.answer_direct import SPAN_FEATURES, Proposal, choose, propose
+from citeqa.evaluate.metrics import best_over, exact_match, token_f1
 from citeqa.reader import MANIFEST, Calibration, Reader, load_reader, open_reader
 
 PASSAGES = 3
 READ = 5  # passages handed to the composer, as Assistant.ask does with top_k 5
-
-
-def f1(pred: str, gold: str) -> float:
-    p, g = normalize(pred).split(), normalize(gold).split()
-    common = sum((collections.Counter(p) & collections.Counter(g)).values())
-    if not common:
-        return 0.0
-    prec, rec = common / len(p), common / len(g)
-    return 2 * prec * rec / (prec + rec)
-
-
-def best_f1(pred: str, answers) -> float:  # type: ignore[no-untyped-def]
-    return max((f1(pred, a) for a in answers), default=0.0)
-
-
-def exact(pred: str, answers) -> bool:  # type: ignore[no-untyped-def]
-    return any(normalize(pred) == normalize(a) for a in answers)
 
 
 def calibration_rows(qa, data):  # type: ignore[no-untyped-def]
@@ -120,7 +103,7 @@ def main() -> None:
             props = proposals_for(reader, q, qvec, cands, titles, own, args.read_sentences)
             reads += time.perf_counter() - t_read
             ys = [own and holds_answer(p.quote, q.answers) for p in props]
-            yshort = [own and best_f1(p.span.text, q.answers) >= 0.5 for p in props]
+            yshort = [own and best_over(token_f1, p.span.text, q.answers) >= 0.5 for p in props]
             table.append((q, own, props, ys, yshort))
         if i % 200 == 0:
             print(f"  read {i}/{len(rows)} {time.perf_counter() - t:.0f}s", file=sys.stderr)
@@ -154,9 +137,9 @@ def main() -> None:
             if c is None or c.p_sentence < threshold or c.p_short < thr:
                 continue
             shown += 1
-            sf = best_f1(c.proposal.span.text, q.answers)
+            sf = best_over(token_f1, c.proposal.span.text, q.answers)
             right += sf >= 0.5
-            em += exact(c.proposal.span.text, q.answers)
+            em += best_over(exact_match, c.proposal.span.text, q.answers)
             f += sf
         n = len(answerable)
         ok = right / max(shown, 1)

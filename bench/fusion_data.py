@@ -8,14 +8,13 @@ Run as a script to build (or reuse) the cached knowledge bases, which is slow th
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import DATA, REPO, SQUAD_DEV
-from citeqa import Assistant
+from citeqa import Assistant, datasets
 from citeqa.config import Config
 from citeqa.datasets import load_squad, sample
 from citeqa.schema import Article
@@ -36,26 +35,11 @@ class RetrievalSet:
 
 
 def load_beir(folder: Path, split: str, name: str) -> RetrievalSet:
-    articles = []
-    with open(folder / "corpus.jsonl", encoding="utf-8") as f:
-        for line in f:
-            d = json.loads(line)
-            articles.append(
-                Article(id=str(d["_id"]), title=str(d.get("title") or ""), text=str(d["text"]), source=name)
-            )
-    qrels: dict[str, dict[str, int]] = {}
-    with open(folder / "qrels" / f"{split}.tsv", encoding="utf-8") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            grade = int(row["score"])
-            if grade > 0:
-                qrels.setdefault(str(row["query-id"]), {})[str(row["corpus-id"])] = grade
-    queries = {}
-    with open(folder / "queries.jsonl", encoding="utf-8") as f:
-        for line in f:
-            d = json.loads(line)
-            if str(d["_id"]) in qrels:
-                queries[str(d["_id"])] = str(d["text"])
-    return RetrievalSet(f"{name}-{split}", queries, qrels, tuple(articles))
+    """The folder as `citeqa eval` reads it (citeqa.datasets), less the queries with no relevant document."""
+    ds = datasets.load_beir(folder, split=split)
+    judged = [q for q in ds.questions if q.relevance]
+    qrels = {q.id: dict(q.relevance) for q in judged}
+    return RetrievalSet(f"{name}-{split}", {q.id: q.question for q in judged}, qrels, ds.articles)
 
 
 def scifact(split: str) -> RetrievalSet:
@@ -98,10 +82,9 @@ def squad_target_questions() -> list:  # type: ignore[type-arg]
 
 def eval_kb(folder: Path, split: str, config: Config | None = None) -> Assistant:
     """The same cached knowledge base `citeqa eval` builds for a BEIR corpus (embeddings/eval-*)."""
-    from citeqa.datasets import load_beir as load_dataset
     from citeqa.evaluate.kb import open_for
 
-    return open_for(load_dataset(folder, split=split), config=config, cache_root=REPO / "embeddings")
+    return open_for(datasets.load_beir(folder, split=split), config=config, cache_root=REPO / "embeddings")
 
 
 def scifact_assistant(config: Config | None = None) -> Assistant:

@@ -17,10 +17,11 @@ import time
 import numpy as np
 
 from bench.common import pct
-from bench.fusion_metrics import mean, ndcg_at, recall_at
+from bench.fusion_metrics import mean
 from bench.fusion_runs import build
 from citeqa import Assistant
 from citeqa.config import Config
+from citeqa.evaluate.metrics import ndcg_at_k, recall_at_k
 
 
 class _Memo:
@@ -73,8 +74,8 @@ def run(name: str, retriever: str) -> dict[str, float]:
         lat.append((time.perf_counter() - t0) * 1e3)
         if span is None:
             docs = list(dict.fromkeys(h.passage.article_id for h in hits))
-            nd.append(ndcg_at(docs, rel))
-            r100.append(recall_at(docs, rel, 100))
+            nd.append(ndcg_at_k(docs, rel, 10))
+            r100.append(recall_at_k(docs, rel, 100))
         else:
             aid, a, b = span
             top = hits[0].passage if hits else None

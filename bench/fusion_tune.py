@@ -16,8 +16,9 @@ import sys
 from collections.abc import Callable
 from statistics import fmean, pstdev
 
-from bench.fusion_metrics import mean, ndcg_at, recall_at
+from bench.fusion_metrics import mean
 from bench.fusion_runs import QueryRun, RunSet, load
+from citeqa.evaluate.metrics import ndcg_at_k, recall_at_k
 from citeqa.kb import lexical
 
 Scores = dict[int, float]
@@ -133,8 +134,8 @@ def evaluate(
         s = fn(run, depth, **kw)
         if run.rel_span is None:
             docs = doc_ranking(rs, s, gamma)
-            nd.append(ndcg_at(docs, run.rel_docs))
-            r100.append(recall_at(docs, run.rel_docs, 100))
+            nd.append(ndcg_at_k(docs, run.rel_docs, 10))
+            r100.append(recall_at_k(docs, run.rel_docs, 100))
         else:
             top = ranked(s)
             aid, a, b = run.rel_span

@@ -23,11 +23,12 @@ from pathlib import Path
 
 from bench.common import pct, peak_rss_mb
 from bench.fit_composer import DEPTH, holds_answer, in_gold, split_articles
-from bench.fit_reader import best_f1, calibration_rows, exact
+from bench.fit_reader import calibration_rows
 from bench.squad_kb import squad_assistant
 from citeqa import Assistant
 from citeqa.answer import ArticleMeta, compose
 from citeqa.datasets import sample
+from citeqa.evaluate.metrics import best_over, exact_match, token_f1
 from citeqa.reader import Reader, load_reader, open_reader
 
 
@@ -50,8 +51,8 @@ class Tally:
         if a.short is not None:
             self.shorts += 1
             assert texts[a.short.article_id][a.short.start : a.short.end] == a.short.text
-            self.em += exact(a.short.text, q.answers)
-            self.f1 += best_f1(a.short.text, q.answers)
+            self.em += best_over(exact_match, a.short.text, q.answers)
+            self.f1 += best_over(token_f1, a.short.text, q.answers)
 
     def line(self, name: str) -> str:
         n, c = self.n, max(self.cites, 1)
@@ -72,8 +73,8 @@ def gold_paragraph(reader: Reader, questions, texts) -> tuple[float, float, floa
         g = q.relevant_spans[0]
         span = reader.read(q.question, [texts[g.article_id][g.start : g.end]])[0]
         text = span.text if span else ""
-        em += exact(text, q.answers)
-        f1 += best_f1(text, q.answers)
+        em += best_over(exact_match, text, q.answers)
+        f1 += best_over(token_f1, text, q.answers)
     n = max(len(questions), 1)
     return em / n, f1 / n, (time.perf_counter() - t) * 1e3 / n
 

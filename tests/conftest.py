@@ -1,4 +1,12 @@
-"""Shared fixtures. The real model is loaded once per test session (about 5 s of imports)."""
+"""Shared fixtures. The real model is loaded once per test session (about 5 s of imports).
+
+Marks (`--strict-markers`): a test whose fixtures include `real_embedder` (so every test on
+`seed_kb` or `seed_qa`) is marked `slow`, and one that uses the `browser` fixture `browser`, here
+rather than by hand; `make test-fast` runs the rest. A test not marked `slow` that constructs the
+real embedder or the span reader anyway fails and says so (`pytest_runtest_setup` below). Child
+processes are not watched: a test that runs the CLI on a real-model knowledge base gets it from
+`seed_kb`, and so is marked.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +22,59 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "data" / "articles" / "heydar-aliyev-2023-drills.txt"
 SHARED_DATA = REPO.parent / "shared" / "data"
+#: A test that uses one of these fixtures is marked with the mark named beside it.
+MARKING_FIXTURES = {"real_embedder": "slow", "browser": "browser"}
+#: Constructing these loads the real model: MiniLM through sentence-transformers, the ONNX span reader.
+MODEL_CLASSES = ("citeqa.embed.SentenceTransformerEmbedder", "citeqa.reader.Reader")
+_UNDO = pytest.StashKey[pytest.MonkeyPatch]()
+_TRIPPED = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by mark
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, mark in MARKING_FIXTURES.items():
+            if fixture in used:
+                item.add_marker(mark)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):  # type: ignore[no-untyped-def]
+    """Outside `slow` tests, constructing the real model fails the test, in its fixtures or its body."""
+    if item.get_closest_marker("slow") is None:
+        undo = item.stash[_UNDO] = pytest.MonkeyPatch()
+        message = (
+            f"{item.nodeid} loads the real model but is not marked slow: use the real_embedder, "
+            "seed_kb or seed_qa fixture, or mark it @pytest.mark.slow"
+        )
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            item.stash[_TRIPPED] = message  # for a load on another thread, which pytest.fail can't stop
+            # pytest.fail raises a BaseException: no `except Exception` fallback (such as the reader's
+            # "answers use the sentence composer") can swallow it, or cache its outcome.
+            pytest.fail(message, pytrace=False)
+
+        for target in MODEL_CLASSES:
+            undo.setattr(f"{target}.__init__", refuse)
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
+    result = yield
+    if _TRIPPED in item.stash:
+        pytest.fail(item.stash[_TRIPPED], pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item):  # type: ignore[no-untyped-def]
+    try:
+        return (yield)
+    finally:
+        if _UNDO in item.stash:
+            item.stash[_UNDO].undo()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -79,6 +79,7 @@ def test_list_verify_and_idempotent_ingest(cli_kb):
     assert r.returncode == 0 and "1 unchanged" in r.stdout
 
 
+@pytest.mark.slow  # the child process loads the real model (not watched by conftest)
 def test_ingest_reports_skipped_files(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "good.txt").write_text("The bridge over the Araz river reopened on Monday.")
@@ -252,6 +253,7 @@ def hash_chat(tmp_path, monkeypatch):
     return kb, events
 
 
+@pytest.mark.slow  # chat warms up the shipped reader too
 def test_chat_loads_the_model_before_the_first_prompt(hash_chat, monkeypatch, capsys):
     from citeqa.cli import main
 
@@ -267,6 +269,7 @@ def test_chat_loads_the_model_before_the_first_prompt(hash_chat, monkeypatch, ca
     assert "Loading the model…" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # chat warms up the shipped reader too
 def test_chat_echoes_only_the_start_of_a_huge_piped_line(hash_chat, monkeypatch, capsys):
     import io
 

@@ -111,6 +111,7 @@ def test_onnx_cache_is_bounded(tmp_path):
     assert not stale.exists() and fresh.exists()
 
 
+@pytest.mark.slow  # imports sentence-transformers (about 5 s) before it finds no such model
 def test_unknown_model_is_one_clear_line():
     from citeqa.embed import load_embedder
     from citeqa.errors import ConfigError

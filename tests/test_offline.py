@@ -7,7 +7,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO, SEED
+
+pytestmark = pytest.mark.slow  # the child process loads the real model (not watched by conftest)
 
 _SCRIPT = r"""
 import socket, sys, json

@@ -57,6 +57,7 @@ def test_refusal_speaks_plainly(question, want):
 # ---------------------------------------------------------------- the shipped reader
 
 
+@pytest.mark.slow  # loads the shipped reader
 def test_shipped_weights_match_their_manifest():
     meta = json.loads(MANIFEST.read_text())
     path = MANIFEST.parent / meta["file"]
@@ -159,6 +160,7 @@ def test_reader_off_by_config(seed_kb, real_embedder):
     qa.close()
 
 
+@pytest.mark.slow  # loads the shipped reader
 def test_reads_many_passages_and_odd_text():
     r = load_reader()
     assert r is not None

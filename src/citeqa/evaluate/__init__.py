@@ -1,12 +1,17 @@
 """Batch evaluation: `citeqa eval`, and `Assistant.evaluate(dataset) -> EvalReport`.
 
+    cli.py        the `eval` subcommand                              compare.py  `eval compare`
     kb.py         which knowledge base to evaluate (the dataset's own corpus, cached by content hash)
     runner.py     ask/search every question and score it        gold.py   what counts as relevant
-    metrics.py    the metric functions (pytrec_eval / SQuAD definitions)
     aggregate.py  per-question results -> metrics, bootstrap CIs, curves
     results.py    EvalReport, QuestionResult; metrics.json and results.jsonl
-    report.py     report.html (svg.py draws its charts)              compare.py  `eval compare`
-    cli.py        the `eval` subcommand
+    report.py     report.html (svg.py draws its charts)
+    metrics.py    the metric functions (pytrec_eval / SQuAD definitions)
+    names.py      the names metrics.json holds; which get an interval, which are better low
+
+Each module imports only from those listed below it (tests/test_imports.py checks there is no
+loop). The runner is handed an `Assistant` and never imports it, so that `Assistant.evaluate` can
+call the runner; kb.py, which opens one, sits above the facade.
 
 Imported lazily: `import citeqa.evaluate` costs nothing until a name below is used.
 """

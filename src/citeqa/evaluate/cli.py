@@ -13,7 +13,7 @@ from pathlib import Path
 
 from citeqa.datasets import FORMATS
 from citeqa.errors import ConfigError, InputError
-from citeqa.evaluate.aggregate import HEADLINE
+from citeqa.evaluate.names import HEADLINE
 
 EXIT_BELOW_THRESHOLD = 1
 
@@ -158,7 +158,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 def parse_thresholds(specs: list[str], flag: str) -> list[tuple[str, float]]:
     """`METRIC=VALUE` pairs, the metric checked against the names an evaluation can produce."""
-    from citeqa.evaluate.aggregate import LOWER_IS_BETTER, METRIC_NAMES
+    from citeqa.evaluate.names import LOWER_IS_BETTER, METRIC_NAMES
 
     out = []
     for spec in specs:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa.errors import InputError
-from citeqa.evaluate.aggregate import LOWER_IS_BETTER
+from citeqa.evaluate.names import LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)

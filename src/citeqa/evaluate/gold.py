@@ -11,13 +11,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from citeqa.assistant import Assistant
 from citeqa.datasets import EvalQuestion
 from citeqa.errors import InputError
 from citeqa.evaluate.metrics import Qrels, contains_answer
 from citeqa.kb import Indexer
 from citeqa.schema import Citation
+
+if TYPE_CHECKING:  # handed in by the runner; importing the facade would close a loop through it
+    from citeqa.assistant import Assistant
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,13 @@ comes from data (questions, passages, ids) is HTML-escaped.
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
-from citeqa.evaluate.aggregate import HEADLINE
-from citeqa.evaluate.results import EvalReport, QuestionResult
+from citeqa.evaluate.names import HEADLINE
 from citeqa.evaluate.svg import histogram, line_chart
+
+if TYPE_CHECKING:  # EvalReport.write renders through this module: its types are read, never imported
+    from citeqa.evaluate.results import EvalReport, QuestionResult
 
 WORST = 25
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from citeqa.errors import InputError
 from citeqa.evaluate.metrics import Metric
+from citeqa.evaluate.report import render_html
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,6 @@ class EvalReport:
 
     def write(self, out_dir: str | os.PathLike[str]) -> Path:
         """metrics.json, results.jsonl and report.html into `out_dir` (created if needed)."""
-        from citeqa.evaluate.report import render_html
-
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)

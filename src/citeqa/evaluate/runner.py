@@ -13,8 +13,8 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from citeqa.assistant import Assistant
 from citeqa.datasets import Dataset, EvalQuestion, load_dataset, sample
 from citeqa.errors import ConfigError
 from citeqa.evaluate import metrics as M
@@ -23,6 +23,9 @@ from citeqa.evaluate.gold import Gold, Layouts, gold_for
 from citeqa.evaluate.report import WORST, worst
 from citeqa.evaluate.results import CitationCheck, EvalReport, QuestionResult, Retrieved
 from citeqa.schema import Answer, Hit
+
+if TYPE_CHECKING:  # the facade calls evaluate(self, ...): the assistant comes in, it is never imported
+    from citeqa.assistant import Assistant
 
 KS = (1, 5, 10)  # the recall@k cut-offs reported
 KEEP_DOCS = 20  # documents kept per question (the recall@k curve goes to 20)

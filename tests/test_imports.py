@@ -1,0 +1,166 @@
+"""Layers only import downward (DESIGN.md): no import circles.
+
+`import_graph` reads the source with `ast`, so nothing is imported to check it. Every import counts,
+the ones inside functions too (a lazy import that closes a loop is still a circle); only those under
+`if TYPE_CHECKING:` are left out, since they never run. A module importing its parent package's
+`__init__` implicitly (as every submodule does) is not counted.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "citeqa"
+
+
+def module_names(root: Path) -> dict[str, Path]:
+    """Dotted name -> file, for every module of the package at `root` (its folder's name is the top)."""
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = [root.name, *path.relative_to(root).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """module -> the modules of the same package it imports (at any depth, TYPE_CHECKING aside)."""
+    modules = module_names(root)
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        targets: set[str] = set()
+        for imported in _imports(ast.parse(path.read_text(encoding="utf-8"), str(path)), name, is_package):
+            # `from a.b import c` names module a.b.c when it exists, else something defined in a.b.
+            while imported and imported not in modules:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def _imports(tree: ast.Module, module: str, is_package: bool) -> Iterator[str]:
+    """Dotted names a module imports: `import a.b` gives a.b, `from a import b, c` gives a.b and a.c."""
+    package = module if is_package else module.rpartition(".")[0]
+    for node in _runtime_nodes(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: `from . import x`, `from ..y import z`
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                yield base if alias.name == "*" else f"{base}.{alias.name}"
+
+
+def _runtime_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    """Every node below `node` except the bodies of `if TYPE_CHECKING:` (their `else:` still runs)."""
+    for child in ast.iter_child_nodes(node):
+        yield child
+        if isinstance(child, ast.If) and _is_type_checking(child.test):
+            for other in child.orelse:
+                yield other
+                yield from _runtime_nodes(other)
+        else:
+            yield from _runtime_nodes(child)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def import_cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(found)
+
+
+def describe(cycle: list[str], graph: Mapping[str, set[str]]) -> str:
+    """The imports inside one cycle, one `a -> b` a line, for the failure message."""
+    members = set(cycle)
+    return "\n".join(f"  {a} -> {b}" for a in cycle for b in sorted(graph[a] & members))
+
+
+def test_evaluate_has_no_import_cycle() -> None:
+    # The whole package's graph, so that a loop through a module outside citeqa.evaluate (such as
+    # runner -> assistant -> runner) is found; only the loops that touch citeqa.evaluate fail, for now.
+    graph = import_graph(SRC)
+    loops = [c for c in import_cycles(graph) if any(m.startswith("citeqa.evaluate") for m in c)]
+    assert not loops, "import cycles:\n" + "\n\n".join(describe(c, graph) for c in loops)
+
+
+# ---------------------------------------------------------------- the checker itself, on made-up packages
+
+
+def _package(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "pkg"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_graph_counts_lazy_and_relative_imports_but_not_type_checking(tmp_path: Path) -> None:
+    root = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "a.py": "from pkg import b\nfrom pkg.sub.c import thing\n",
+            "b.py": "def f():\n    from . import a\n",
+            "d.py": "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    import pkg.a\nelse:\n    import pkg.b\n",
+            "sub/__init__.py": "from .c import thing\n",
+            "sub/c.py": "import os\nfrom ..b import f\nthing = 1\n",
+        },
+    )
+    assert import_graph(root) == {
+        "pkg": set(),
+        "pkg.a": {"pkg.b", "pkg.sub.c"},
+        "pkg.b": {"pkg.a"},
+        "pkg.d": {"pkg.b"},
+        "pkg.sub": {"pkg.sub.c"},
+        "pkg.sub.c": {"pkg.b"},
+    }
+
+
+def test_cycles_are_the_strongly_connected_components() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": {"e"}, "e": {"d"}, "f": {"a"}}
+    assert import_cycles(graph) == [["a", "b", "c"], ["d", "e"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
