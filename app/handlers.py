@@ -85,7 +85,7 @@ class ChatPage:
         examples: Sequence[str] | None = None,
     ) -> None:
         self.qa = qa
-        self.uploads = Path(uploads) if uploads is not None else Path(qa.kb.path) / "uploads"
+        self.uploads = Path(uploads) if uploads is not None else qa.path / "uploads"
         self.limits = limits or UploadLimits()
         self._examples = tuple(examples) if examples is not None else None
         self.conversations = Conversations(qa)
@@ -101,22 +101,26 @@ class ChatPage:
         return list(DEMO_EXAMPLES) if DEMO_ARTICLE in ids else []
 
     def chat_html(self, conv: Conversation, **kw: Any) -> str:
-        n = self.qa.kb.counts()["articles"] if not conv.turns else 0
+        n = self.qa.counts()["articles"] if not conv.turns else 0
         examples = self.examples() if not conv.turns else ()
         return render.conversation(conv.turns, examples=examples, n_articles=n, **kw)
 
     def stats_html(self) -> str:
-        counts = self.qa.kb.counts()
+        counts = self.qa.counts()
         return render_library.stats(counts["articles"], counts["passages"])
 
     def sources_html(self, turn: render.Turn | None) -> str:
         if turn is None or turn.answer is None:
             return render.sources(None)
-        titles = {}
-        for aid in {h.passage.article_id for h in turn.answer.hits}:
-            art = self.qa.kb.get_article(aid)
-            titles[aid] = art.title if art is not None else ""
+        titles = {aid: self._title(aid) for aid in {h.passage.article_id for h in turn.answer.hits}}
         return render.sources(turn, titles)
+
+    def _title(self, article_id: str) -> str:
+        """An article's title; "" when it has been removed since the answer."""
+        try:
+            return self.qa.article(article_id).title
+        except InputError:
+            return ""
 
     def library_html(self) -> str:
         return render_library.article_list(self.qa.articles())
