@@ -1,4 +1,4 @@
-"""The page's event handlers: each takes what Gradio gives (values, `gr.Request`, `gr.EventData`) and
+"""The page's event handlers: each takes what Gradio gives (values, `gr.Request`, a `PageClick`) and
 returns HTML from render.py. Errors from citeqa become messages on the page, never tracebacks.
 
 Every change to a conversation also returns its stored form (storage.py, kept in the browser) and
@@ -22,6 +22,7 @@ from citeqa.errors import CiteqaError, InputError
 from citeqa.schema import IngestReport
 from citeqa.text import check_question
 from citeqa_app import render, render_library, storage
+from citeqa_app.events import PageClick
 from citeqa_app.sessions import MAX_TURNS, Conversation, Conversations
 from citeqa_app.uploads import UploadLimits, stage
 
@@ -210,8 +211,8 @@ class ChatPage:
             self.export_update(conv),
         )
 
-    def ask_example(self, top_k: float, evt: gr.EventData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
-        yield from self.chat(str(evt._data.get("example", "")), top_k, request)
+    def ask_example(self, top_k: float, evt: PageClick, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        yield from self.chat(evt.example, top_k, request)
 
     def new_chat(self, request: gr.Request) -> tuple[Any, ...]:
         """Outputs: chat, sources, article, question box, stored conversation, export."""
@@ -229,9 +230,9 @@ class ChatPage:
 
     # ---- citations and sources
 
-    def open_citation(self, evt: gr.EventData, request: gr.Request) -> str:
+    def open_citation(self, evt: PageClick, request: gr.Request) -> str:
         conv = self.conversations.get(request)
-        key = _parse_key(evt._data.get("cite"))
+        key = _parse_key(evt.cite)
         turn = conv.turn(key[0]) if key else None
         cite = (
             next((c for c in turn.answer.citations if c.n == key[1]), None) if turn and turn.answer else None
@@ -248,9 +249,9 @@ class ChatPage:
         label = f"Citation [{cite.n}]" + ("" if conv.is_latest(turn) else " · an earlier answer")
         return render.article_view(article, cite.start, cite.end, label=label, quote=cite.quote)
 
-    def open_source(self, evt: gr.EventData, request: gr.Request) -> str:
+    def open_source(self, evt: PageClick, request: gr.Request) -> str:
         conv = self.conversations.get(request)
-        key = _parse_key(evt._data.get("source"))
+        key = _parse_key(evt.source)
         turn = conv.turn(key[0]) if key else None
         hit = next((h for h in turn.answer.hits if h.rank == key[1]), None) if turn and turn.answer else None
         if key is None or hit is None:
@@ -301,8 +302,8 @@ class ChatPage:
         summary = render_library.ingest_summary(report, titles, refused)
         return None, summary, self.library_html(), self.stats_html()
 
-    def remove(self, evt: gr.EventData) -> tuple[str, str, str]:
-        article_id = str(evt._data.get("remove", ""))
+    def remove(self, evt: PageClick) -> tuple[str, str, str]:
+        article_id = evt.remove
         try:
             title = self._remove(article_id).title or article_id
             note = render_library.message(f"Removed “{title}” ({article_id}).", "ok")

@@ -1,7 +1,7 @@
 """The page's browser-side glue, as strings for `gr.HTML(js_on_load=...)`, and its static header.
 
 Each snippet runs once per component, with `element` (the component's root), `trigger(event, data)`
-(fires the component's Gradio event; the handler reads `data` from `gr.EventData`) and
+(fires the component's Gradio event; the handler reads `data` as a `PageClick`, events.py) and
 `watch(prop, fn)` (runs `fn` after the component re-renders with a new value).
 """
 

@@ -27,6 +27,7 @@ from citeqa.schema import (
 )
 from citeqa.store import ArticleInfo
 from citeqa_app import render, render_library, storage
+from citeqa_app.events import PageClick
 from citeqa_app.uploads import UploadError, UploadLimits, safe_name, stage
 
 EVIL = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
@@ -292,20 +293,20 @@ def test_a_bad_question_changes_nothing(chat_page):
 def test_citation_keys_from_another_session_open_nothing(chat_page):
     mine, other = SimpleNamespace(session_hash="mine"), SimpleNamespace(session_hash="other")
     _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, mine))
-    evt = SimpleNamespace(_data={"cite": "1:1"})
+    evt = PageClick(None, {"cite": "1:1"})
     assert "<mark" in chat_page.open_citation(evt, mine)
     assert "<mark" not in chat_page.open_citation(evt, other)
-    assert "<mark" not in chat_page.open_citation(SimpleNamespace(_data={"cite": "<x>"}), mine)
+    assert "<mark" not in chat_page.open_citation(PageClick(None, {"cite": "<x>"}), mine)
 
 
 def test_a_new_answer_clears_the_article_panel_and_older_citations_say_so(chat_page):
     tab = SimpleNamespace(session_hash="t")
     _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, tab))
-    assert "Citation [1]</span>" in chat_page.open_citation(SimpleNamespace(_data={"cite": "1:1"}), tab)
+    assert "Citation [1]</span>" in chat_page.open_citation(PageClick(None, {"cite": "1:1"}), tab)
     steps = _run(chat_page.chat("Who spoke about the brotherhood between the two countries?", 5, tab))
     assert steps[0][3] == {"__type__": "update"}  # the panel stays while the answer is on its way...
     assert steps[-1][3] == render.article_placeholder()  # ...and is cleared when it arrives
-    older = chat_page.open_citation(SimpleNamespace(_data={"cite": "1:1"}), tab)
+    older = chat_page.open_citation(PageClick(None, {"cite": "1:1"}), tab)
     assert "Citation [1] · an earlier answer" in older and "<mark" in older
 
 
@@ -328,7 +329,7 @@ def test_a_reload_restores_the_conversation_and_its_follow_up_context(chat_page)
     follow_up = "Which border checkpoint did they pass?"
     assert after.session.resolve(follow_up) == before.session.resolve(follow_up) != follow_up
     # Citation markers of the restored answer open their article.
-    assert "<mark" in chat_page.open_citation(SimpleNamespace(_data={"cite": "1:1"}), reloaded)
+    assert "<mark" in chat_page.open_citation(PageClick(None, {"cite": "1:1"}), reloaded)
 
 
 def _chat_state(history):
@@ -413,6 +414,45 @@ def test_the_question_box_stops_at_the_servers_limit(seed_qa):
     demo = build_app(seed_qa)
     box = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "cq-question")
     assert box.max_length == seed_qa.config.max_question_chars == 2000
+
+
+@pytest.mark.parametrize(
+    "sent, fields",
+    [
+        ({"cite": "3:1"}, {"cite": "3:1", "example": "", "source": "", "remove": ""}),
+        ({"example": "Where?", "source": 7}, {"example": "Where?", "source": "7", "cite": ""}),
+        ({"remove": "a1", "cite": None}, {"remove": "a1", "cite": ""}),
+        (None, {"example": "", "cite": "", "source": "", "remove": ""}),
+        ("not a mapping", {"example": "", "cite": "", "source": "", "remove": ""}),
+    ],
+)
+def test_a_page_click_reads_what_the_script_sent(sent, fields):
+    evt = PageClick(None, sent)
+    assert {k: getattr(evt, k) for k in fields} == fields
+
+
+def test_gradio_hands_the_page_handlers_their_click(seed_qa):
+    """The handlers' `PageClick` annotation must resolve, or Gradio would pass them no event data."""
+    import gradio as gr
+    from gradio.helpers import special_args
+
+    from citeqa_app.ui import build_app
+
+    demo = build_app(seed_qa)
+    by_name = {fn.api_name: fn for fn in demo.fns.values()}
+    for name, key in [
+        ("ask_example", "example"),
+        ("open_citation", "cite"),
+        ("open_source", "source"),
+        ("remove_article", "remove"),
+    ]:
+        fn = by_name[name]
+        assert fn.collects_event_data, name
+        inputs, *_ = special_args(
+            fn.fn, [5] if name == "ask_example" else [], None, gr.EventData(None, {key: "1:2"})
+        )
+        click = next(x for x in inputs if isinstance(x, PageClick))
+        assert getattr(click, key) == "1:2", name
 
 
 def test_upload_handler_ingests_and_reports(chat_page, tmp_path):
