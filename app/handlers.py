@@ -22,19 +22,13 @@ from citeqa.errors import CiteqaError, InputError
 from citeqa.schema import IngestReport
 from citeqa.text import check_question
 from citeqa_app import render, render_library, storage
+from citeqa_app.demo import load_demo
 from citeqa_app.events import PageClick
 from citeqa_app.sessions import MAX_TURNS, Conversation, Conversations
 from citeqa_app.uploads import UploadLimits, stage
 
 log = logging.getLogger("citeqa.web")
 
-DEMO_ARTICLE = "heydar-aliyev-2023-drills"
-DEMO_EXAMPLES = (
-    "Where will the Heydar Aliyev-2023 drills be held?",
-    "Who spoke about the brotherhood between the two countries?",
-    "When did military cooperation between Azerbaijan and Turkiye begin?",
-    "What is the main purpose of the drills?",
-)
 STREAM_STEPS = 8  # an answer is revealed in about this many steps...
 STREAM_DELAY = 0.015  # ...this many seconds apart (about 0.1 s in all: a reveal, not a wait)
 EXPORT_NAME = "citeqa-conversation.md"  # the downloaded file's name
@@ -89,6 +83,7 @@ class ChatPage:
         self.uploads = Path(uploads) if uploads is not None else qa.path / "uploads"
         self.limits = limits or UploadLimits()
         self._examples = tuple(examples) if examples is not None else None
+        self.demo = load_demo()
         self.conversations = Conversations(qa)
         # Export files, one folder per conversation; removed with the page (or at exit).
         self._exports = tempfile.TemporaryDirectory(prefix="citeqa-export-")
@@ -98,8 +93,7 @@ class ChatPage:
     def examples(self) -> list[str]:
         if self._examples is not None:
             return list(self._examples)
-        ids = {a.id for a in self.qa.articles()}
-        return list(DEMO_EXAMPLES) if DEMO_ARTICLE in ids else []
+        return self.demo.examples_for({a.id for a in self.qa.articles()})
 
     def chat_html(self, conv: Conversation, **kw: Any) -> str:
         n = self.qa.counts()["articles"] if not conv.turns else 0
