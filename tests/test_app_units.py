@@ -230,6 +230,21 @@ def test_stage_copies_good_files_and_refuses_the_rest(tmp_path):
     assert sorted(p.name for p in dest.iterdir()) == ["Good-Article.txt"]  # no temporary files left
 
 
+def test_uploads_take_exactly_the_file_types_ingest_reads(tmp_path):
+    from citeqa.ingest import SUPPORTED_SUFFIXES
+
+    src = tmp_path / "in"
+    src.mkdir()
+    files = [src / f"a{i}{suffix}" for i, suffix in enumerate(sorted(SUPPORTED_SUFFIXES))]
+    files.append(src / "notes.pdf")
+    for f in files:
+        f.write_text("x")
+    saved, refused = stage(files, tmp_path / "uploads")
+    assert sorted(p.suffix for p in saved) == sorted(SUPPORTED_SUFFIXES)
+    kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    assert refused == [("notes.pdf", f"unsupported file type .pdf; use one of {kinds}")]
+
+
 def test_stage_refuses_too_many_or_too_much_before_writing_anything(tmp_path):
     files = []
     for i in range(3):
