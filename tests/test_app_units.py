@@ -106,8 +106,8 @@ def test_everything_from_articles_and_users_is_escaped():
     ]
     for html in pages:
         assert active_content(html) == [], html
-        assert "&amp;lt;" not in html and "&amp;quot;" not in html  # escaped once, not twice
-        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html or "&lt;script&gt;" in html
+        assert "&amp;lt;" not in html and "&amp;#34;" not in html  # escaped once, not twice
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html or "&lt;script&gt;" in html
 
 
 def test_article_view_marks_exactly_the_cited_characters():
@@ -170,7 +170,7 @@ def test_abstention_says_why_and_the_sources_show_the_closest_passages():
     turn = render.Turn(1, "q", ans)
     chat = render.conversation([turn])
     # The refusal in plain words in the chat; the scores behind it in the Sources panel.
-    assert "The articles don&#x27;t say who." in chat and "confidence 0.10" not in chat
+    assert "The articles don&#39;t say who." in chat and "confidence 0.10" not in chat
     side = render.sources(turn)
     assert "Not enough to answer" in side and "confidence 0.10" in side
     assert "#1" in side and "lexical #3" in side
