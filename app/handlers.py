@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -374,7 +375,7 @@ class ChatPage:
 
     def api_articles(self) -> list:
         """The articles in the knowledge base: id, title, source, published, file, passages, chars."""
-        return [_api_dict(a.__dict__) for a in self.qa.articles()]
+        return [_api_dict(asdict(a)) for a in self.qa.articles()]
 
     def api_article(self, article_id: str) -> dict:
         """One article: id, title, text, source, url, published, file. Citations index into `text`."""
@@ -382,4 +383,4 @@ class ChatPage:
             a = self.qa.article(article_id)
         except CiteqaError as exc:
             raise _api_error(exc) from None
-        return _api_dict(a.__dict__)
+        return _api_dict(asdict(a))

@@ -470,6 +470,14 @@ def test_gradio_hands_the_page_handlers_their_click(seed_qa):
         assert getattr(click, key) == "1:2", name
 
 
+def test_the_article_api_returns_every_field_with_path_called_file(chat_page):
+    (row,) = chat_page.api_articles()
+    assert list(row) == ["id", "title", "source", "published", "file", "passages", "chars"]
+    article = chat_page.api_article(row["id"])
+    assert list(article) == ["id", "title", "text", "source", "url", "published", "file"]
+    assert article["text"] == chat_page.qa.article(row["id"]).text and row["file"] == article["file"]
+
+
 def test_upload_handler_ingests_and_reports(chat_page, tmp_path):
     f = tmp_path / "new.txt"
     f.write_text(
