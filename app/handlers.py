@@ -1,4 +1,4 @@
-"""The page's event handlers: each takes what Gradio gives (values, `gr.Request`, `gr.EventData`) and
+"""The page's event handlers: each takes what Gradio gives (values, `gr.Request`, a `PageClick`) and
 returns HTML from render.py. Errors from citeqa become messages on the page, never tracebacks.
 
 Every change to a conversation also returns its stored form (storage.py, kept in the browser) and
@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +23,13 @@ from citeqa.errors import CiteqaError, InputError
 from citeqa.schema import IngestReport
 from citeqa.text import check_question
 from citeqa_app import render, render_library, storage
+from citeqa_app.demo import load_demo
+from citeqa_app.events import PageClick
 from citeqa_app.sessions import MAX_TURNS, Conversation, Conversations
 from citeqa_app.uploads import UploadLimits, stage
 
 log = logging.getLogger("citeqa.web")
 
-DEMO_ARTICLE = "heydar-aliyev-2023-drills"
-DEMO_EXAMPLES = (
-    "Where will the Heydar Aliyev-2023 drills be held?",
-    "Who spoke about the brotherhood between the two countries?",
-    "When did military cooperation between Azerbaijan and Turkiye begin?",
-    "What is the main purpose of the drills?",
-)
 STREAM_STEPS = 8  # an answer is revealed in about this many steps...
 STREAM_DELAY = 0.015  # ...this many seconds apart (about 0.1 s in all: a reveal, not a wait)
 EXPORT_NAME = "citeqa-conversation.md"  # the downloaded file's name
@@ -85,9 +81,10 @@ class ChatPage:
         examples: Sequence[str] | None = None,
     ) -> None:
         self.qa = qa
-        self.uploads = Path(uploads) if uploads is not None else Path(qa.kb.path) / "uploads"
+        self.uploads = Path(uploads) if uploads is not None else qa.path / "uploads"
         self.limits = limits or UploadLimits()
         self._examples = tuple(examples) if examples is not None else None
+        self.demo = load_demo()
         self.conversations = Conversations(qa)
         # Export files, one folder per conversation; removed with the page (or at exit).
         self._exports = tempfile.TemporaryDirectory(prefix="citeqa-export-")
@@ -97,26 +94,29 @@ class ChatPage:
     def examples(self) -> list[str]:
         if self._examples is not None:
             return list(self._examples)
-        ids = {a.id for a in self.qa.articles()}
-        return list(DEMO_EXAMPLES) if DEMO_ARTICLE in ids else []
+        return self.demo.examples_for({a.id for a in self.qa.articles()})
 
     def chat_html(self, conv: Conversation, **kw: Any) -> str:
-        n = self.qa.kb.counts()["articles"] if not conv.turns else 0
+        n = self.qa.counts()["articles"] if not conv.turns else 0
         examples = self.examples() if not conv.turns else ()
         return render.conversation(conv.turns, examples=examples, n_articles=n, **kw)
 
     def stats_html(self) -> str:
-        counts = self.qa.kb.counts()
+        counts = self.qa.counts()
         return render_library.stats(counts["articles"], counts["passages"])
 
     def sources_html(self, turn: render.Turn | None) -> str:
         if turn is None or turn.answer is None:
             return render.sources(None)
-        titles = {}
-        for aid in {h.passage.article_id for h in turn.answer.hits}:
-            art = self.qa.kb.get_article(aid)
-            titles[aid] = art.title if art is not None else ""
+        titles = {aid: self._title(aid) for aid in {h.passage.article_id for h in turn.answer.hits}}
         return render.sources(turn, titles)
+
+    def _title(self, article_id: str) -> str:
+        """An article's title; "" when it has been removed since the answer."""
+        try:
+            return self.qa.article(article_id).title
+        except InputError:
+            return ""
 
     def library_html(self) -> str:
         return render_library.article_list(self.qa.articles())
@@ -206,8 +206,8 @@ class ChatPage:
             self.export_update(conv),
         )
 
-    def ask_example(self, top_k: float, evt: gr.EventData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
-        yield from self.chat(str(evt._data.get("example", "")), top_k, request)
+    def ask_example(self, top_k: float, evt: PageClick, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        yield from self.chat(evt.example, top_k, request)
 
     def new_chat(self, request: gr.Request) -> tuple[Any, ...]:
         """Outputs: chat, sources, article, question box, stored conversation, export."""
@@ -225,9 +225,9 @@ class ChatPage:
 
     # ---- citations and sources
 
-    def open_citation(self, evt: gr.EventData, request: gr.Request) -> str:
+    def open_citation(self, evt: PageClick, request: gr.Request) -> str:
         conv = self.conversations.get(request)
-        key = _parse_key(evt._data.get("cite"))
+        key = _parse_key(evt.cite)
         turn = conv.turn(key[0]) if key else None
         cite = (
             next((c for c in turn.answer.citations if c.n == key[1]), None) if turn and turn.answer else None
@@ -244,9 +244,9 @@ class ChatPage:
         label = f"Citation [{cite.n}]" + ("" if conv.is_latest(turn) else " · an earlier answer")
         return render.article_view(article, cite.start, cite.end, label=label, quote=cite.quote)
 
-    def open_source(self, evt: gr.EventData, request: gr.Request) -> str:
+    def open_source(self, evt: PageClick, request: gr.Request) -> str:
         conv = self.conversations.get(request)
-        key = _parse_key(evt._data.get("source"))
+        key = _parse_key(evt.source)
         turn = conv.turn(key[0]) if key else None
         hit = next((h for h in turn.answer.hits if h.rank == key[1]), None) if turn and turn.answer else None
         if key is None or hit is None:
@@ -297,8 +297,8 @@ class ChatPage:
         summary = render_library.ingest_summary(report, titles, refused)
         return None, summary, self.library_html(), self.stats_html()
 
-    def remove(self, evt: gr.EventData) -> tuple[str, str, str]:
-        article_id = str(evt._data.get("remove", ""))
+    def remove(self, evt: PageClick) -> tuple[str, str, str]:
+        article_id = evt.remove
         try:
             title = self._remove(article_id).title or article_id
             note = render_library.message(f"Removed “{title}” ({article_id}).", "ok")
@@ -375,7 +375,7 @@ class ChatPage:
 
     def api_articles(self) -> list:
         """The articles in the knowledge base: id, title, source, published, file, passages, chars."""
-        return [_api_dict(a.__dict__) for a in self.qa.articles()]
+        return [_api_dict(asdict(a)) for a in self.qa.articles()]
 
     def api_article(self, article_id: str) -> dict:
         """One article: id, title, text, source, url, published, file. Citations index into `text`."""
@@ -383,4 +383,4 @@ class ChatPage:
             a = self.qa.article(article_id)
         except CiteqaError as exc:
             raise _api_error(exc) from None
-        return _api_dict(a.__dict__)
+        return _api_dict(asdict(a))

@@ -1,7 +1,7 @@
-"""The page's browser-side glue, as strings for `gr.HTML(js_on_load=...)`, and its static header.
+"""The page's browser-side glue, as strings for `gr.HTML(js_on_load=...)`.
 
 Each snippet runs once per component, with `element` (the component's root), `trigger(event, data)`
-(fires the component's Gradio event; the handler reads `data` from `gr.EventData`) and
+(fires the component's Gradio event; the handler reads `data` as a `PageClick`, events.py) and
 `watch(prop, fn)` (runs `fn` after the component re-renders with a new value).
 """
 
@@ -109,12 +109,4 @@ if (!zone.dataset.cqDrop) {
     input.dispatchEvent(new Event('change', {bubbles: true}));
   });
 }
-"""
-
-BRAND = """
-<div class="cq-brand">
-  <div class="cq-logo" aria-hidden="true">cq</div>
-  <div><div class="cq-name">citeqa</div>
-  <div class="cq-tagline">Answers from your articles, every sentence cited to the exact words.</div></div>
-</div>
 """

@@ -3,9 +3,9 @@
     demo = build_app(Assistant.open(kb))
     demo.queue().launch(**launch_options())   # Gradio 6: theme and css go to launch()
 
-Layout and event wiring live here; the handlers are in handlers.py, the HTML in render.py (which
-escapes everything that comes from an article or a user), per-tab state in sessions.py and the
-browser-side glue in scripts.py. Each browser tab has its own conversation; the browser keeps a copy
+Layout and event wiring live here; the handlers are in handlers.py, the HTML in render.py and
+render_library.py (through the autoescaped templates of markup.py), per-tab state in sessions.py and
+the browser-side glue in scripts.py. Each browser tab has its own conversation; the browser keeps a copy
 (storage.py) that a reload brings back.
 """
 
@@ -20,7 +20,7 @@ import gradio as gr
 from citeqa.assistant import Assistant
 from citeqa_app import render, render_library, storage
 from citeqa_app.handlers import ChatPage
-from citeqa_app.scripts import ARTICLE_JS, BRAND, CHAT_JS, DROP_JS, LIBRARY_JS, SOURCES_JS
+from citeqa_app.scripts import ARTICLE_JS, CHAT_JS, DROP_JS, LIBRARY_JS, SOURCES_JS
 from citeqa_app.sessions import Conversation
 from citeqa_app.uploads import ALLOWED_SUFFIXES, UploadLimits, megabytes
 
@@ -82,7 +82,7 @@ def build_app(
         title="citeqa · cited answers from your articles", analytics_enabled=False, delete_cache=(3600, 7200)
     ) as demo:
         with gr.Row(elem_classes="cq-header", equal_height=True):
-            gr.HTML(BRAND, js_on_load=None, elem_classes="cq-brand-wrap")
+            gr.HTML(render_library.brand(), js_on_load=None, elem_classes="cq-brand-wrap")
             stats = gr.HTML(page.stats_html(), js_on_load=None, elem_id="cq-stats")
         with gr.Tabs(elem_classes="cq-tabs"):
             with (

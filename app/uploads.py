@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa.errors import InputError
+from citeqa.ingest import SUPPORTED_SUFFIXES
 
-ALLOWED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
+# What an upload may be is what ingest can read; sorted, for the help text, messages and file picker.
+ALLOWED_SUFFIXES = tuple(sorted(SUPPORTED_SUFFIXES))
 
 
 class UploadError(InputError):

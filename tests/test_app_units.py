@@ -27,6 +27,7 @@ from citeqa.schema import (
     Skipped,
 )
 from citeqa_app import render, render_library, storage
+from citeqa_app.events import PageClick
 from citeqa_app.uploads import UploadError, UploadLimits, safe_name, stage
 
 EVIL = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
@@ -105,8 +106,8 @@ def test_everything_from_articles_and_users_is_escaped():
     ]
     for html in pages:
         assert active_content(html) == [], html
-        assert "&amp;lt;" not in html and "&amp;quot;" not in html  # escaped once, not twice
-        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html or "&lt;script&gt;" in html
+        assert "&amp;lt;" not in html and "&amp;#34;" not in html  # escaped once, not twice
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html or "&lt;script&gt;" in html
 
 
 def test_article_view_marks_exactly_the_cited_characters():
@@ -169,7 +170,7 @@ def test_abstention_says_why_and_the_sources_show_the_closest_passages():
     turn = render.Turn(1, "q", ans)
     chat = render.conversation([turn])
     # The refusal in plain words in the chat; the scores behind it in the Sources panel.
-    assert "The articles don&#x27;t say who." in chat and "confidence 0.10" not in chat
+    assert "The articles don&#39;t say who." in chat and "confidence 0.10" not in chat
     side = render.sources(turn)
     assert "Not enough to answer" in side and "confidence 0.10" in side
     assert "#1" in side and "lexical #3" in side
@@ -227,6 +228,21 @@ def test_stage_copies_good_files_and_refuses_the_rest(tmp_path):
     assert "too large" in reasons["big.md"] and "the limit is 1 kB" in reasons["big.md"]
     assert reasons["missing.txt"] == "could not be read"
     assert sorted(p.name for p in dest.iterdir()) == ["Good-Article.txt"]  # no temporary files left
+
+
+def test_uploads_take_exactly_the_file_types_ingest_reads(tmp_path):
+    from citeqa.ingest import SUPPORTED_SUFFIXES
+
+    src = tmp_path / "in"
+    src.mkdir()
+    files = [src / f"a{i}{suffix}" for i, suffix in enumerate(sorted(SUPPORTED_SUFFIXES))]
+    files.append(src / "notes.pdf")
+    for f in files:
+        f.write_text("x")
+    saved, refused = stage(files, tmp_path / "uploads")
+    assert sorted(p.suffix for p in saved) == sorted(SUPPORTED_SUFFIXES)
+    kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    assert refused == [("notes.pdf", f"unsupported file type .pdf; use one of {kinds}")]
 
 
 def test_stage_refuses_too_many_or_too_much_before_writing_anything(tmp_path):
@@ -292,20 +308,20 @@ def test_a_bad_question_changes_nothing(chat_page):
 def test_citation_keys_from_another_session_open_nothing(chat_page):
     mine, other = SimpleNamespace(session_hash="mine"), SimpleNamespace(session_hash="other")
     _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, mine))
-    evt = SimpleNamespace(_data={"cite": "1:1"})
+    evt = PageClick(None, {"cite": "1:1"})
     assert "<mark" in chat_page.open_citation(evt, mine)
     assert "<mark" not in chat_page.open_citation(evt, other)
-    assert "<mark" not in chat_page.open_citation(SimpleNamespace(_data={"cite": "<x>"}), mine)
+    assert "<mark" not in chat_page.open_citation(PageClick(None, {"cite": "<x>"}), mine)
 
 
 def test_a_new_answer_clears_the_article_panel_and_older_citations_say_so(chat_page):
     tab = SimpleNamespace(session_hash="t")
     _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, tab))
-    assert "Citation [1]</span>" in chat_page.open_citation(SimpleNamespace(_data={"cite": "1:1"}), tab)
+    assert "Citation [1]</span>" in chat_page.open_citation(PageClick(None, {"cite": "1:1"}), tab)
     steps = _run(chat_page.chat("Who spoke about the brotherhood between the two countries?", 5, tab))
     assert steps[0][3] == {"__type__": "update"}  # the panel stays while the answer is on its way...
     assert steps[-1][3] == render.article_placeholder()  # ...and is cleared when it arrives
-    older = chat_page.open_citation(SimpleNamespace(_data={"cite": "1:1"}), tab)
+    older = chat_page.open_citation(PageClick(None, {"cite": "1:1"}), tab)
     assert "Citation [1] · an earlier answer" in older and "<mark" in older
 
 
@@ -328,7 +344,7 @@ def test_a_reload_restores_the_conversation_and_its_follow_up_context(chat_page)
     follow_up = "Which border checkpoint did they pass?"
     assert after.session.resolve(follow_up) == before.session.resolve(follow_up) != follow_up
     # Citation markers of the restored answer open their article.
-    assert "<mark" in chat_page.open_citation(SimpleNamespace(_data={"cite": "1:1"}), reloaded)
+    assert "<mark" in chat_page.open_citation(PageClick(None, {"cite": "1:1"}), reloaded)
 
 
 def _chat_state(history):
@@ -413,6 +429,53 @@ def test_the_question_box_stops_at_the_servers_limit(seed_qa):
     demo = build_app(seed_qa)
     box = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "cq-question")
     assert box.max_length == seed_qa.config.max_question_chars == 2000
+
+
+@pytest.mark.parametrize(
+    "sent, fields",
+    [
+        ({"cite": "3:1"}, {"cite": "3:1", "example": "", "source": "", "remove": ""}),
+        ({"example": "Where?", "source": 7}, {"example": "Where?", "source": "7", "cite": ""}),
+        ({"remove": "a1", "cite": None}, {"remove": "a1", "cite": ""}),
+        (None, {"example": "", "cite": "", "source": "", "remove": ""}),
+        ("not a mapping", {"example": "", "cite": "", "source": "", "remove": ""}),
+    ],
+)
+def test_a_page_click_reads_what_the_script_sent(sent, fields):
+    evt = PageClick(None, sent)
+    assert {k: getattr(evt, k) for k in fields} == fields
+
+
+def test_gradio_hands_the_page_handlers_their_click(seed_qa):
+    """The handlers' `PageClick` annotation must resolve, or Gradio would pass them no event data."""
+    import gradio as gr
+    from gradio.helpers import special_args
+
+    from citeqa_app.ui import build_app
+
+    demo = build_app(seed_qa)
+    by_name = {fn.api_name: fn for fn in demo.fns.values()}
+    for name, key in [
+        ("ask_example", "example"),
+        ("open_citation", "cite"),
+        ("open_source", "source"),
+        ("remove_article", "remove"),
+    ]:
+        fn = by_name[name]
+        assert fn.collects_event_data, name
+        inputs, *_ = special_args(
+            fn.fn, [5] if name == "ask_example" else [], None, gr.EventData(None, {key: "1:2"})
+        )
+        click = next(x for x in inputs if isinstance(x, PageClick))
+        assert getattr(click, key) == "1:2", name
+
+
+def test_the_article_api_returns_every_field_with_path_called_file(chat_page):
+    (row,) = chat_page.api_articles()
+    assert list(row) == ["id", "title", "source", "published", "file", "passages", "chars"]
+    article = chat_page.api_article(row["id"])
+    assert list(article) == ["id", "title", "text", "source", "url", "published", "file"]
+    assert article["text"] == chat_page.qa.article(row["id"]).text and row["file"] == article["file"]
 
 
 def test_upload_handler_ingests_and_reports(chat_page, tmp_path):

@@ -129,3 +129,16 @@ def test_cp1252_and_utf16_articles_are_answered_with_citations_that_round_trip(t
         assert any(words in c.quote for c in answer.citations), answer.text
         assert round_trips(qa, answer)
     qa.close()
+
+
+def test_the_facade_answers_what_the_page_shows_about_its_knowledge_base(seed_kb, real_embedder, tmp_path):
+    import shutil
+
+    folder = tmp_path / "kb"
+    shutil.copytree(seed_kb, folder)
+    with Assistant.open(str(folder), embedder=real_embedder) as qa:
+        assert qa.path == folder  # a Path, whatever it was opened with
+        n = qa.counts()
+        assert n["articles"] == 1 and n["passages"] >= 1
+        qa.add([Article(id="x", title="X", text="Kangaroos were seen near the stadium on Sunday.")])
+        assert qa.counts() == {"articles": 2, "passages": n["passages"] + 1}

@@ -215,6 +215,15 @@ class Assistant:
             raise InputError(f"no article with id {article_id!r}; see `citeqa list`")
         return art
 
+    def counts(self) -> dict[str, int]:
+        """How much the knowledge base holds: {"articles": n, "passages": n}."""
+        return self.kb.counts()
+
+    @property
+    def path(self) -> Path:
+        """The knowledge base's folder."""
+        return Path(self.kb.path)
+
     def verify(self) -> list[str]:
         return self.kb.verify()
 
