@@ -118,12 +118,98 @@ def describe(cycle: list[str], graph: Mapping[str, set[str]]) -> str:
     return "\n".join(f"  {a} -> {b}" for a in cycle for b in sorted(graph[a] & members))
 
 
-def test_evaluate_has_no_import_cycle() -> None:
-    # The whole package's graph, so that a loop through a module outside citeqa.evaluate (such as
-    # runner -> assistant -> runner) is found; only the loops that touch citeqa.evaluate fail, for now.
+def test_the_package_has_no_import_cycle() -> None:
     graph = import_graph(SRC)
-    loops = [c for c in import_cycles(graph) if any(m.startswith("citeqa.evaluate") for m in c)]
+    loops = import_cycles(graph)
     assert not loops, "import cycles:\n" + "\n\n".join(describe(c, graph) for c in loops)
+
+
+# The layers, lowest first: a module imports only from its own layer or below (its own layer
+# without a cycle, checked above). A prefix ending in "." is a package: every module in it.
+LAYERS: list[tuple[str, ...]] = [
+    (  # foundations: no citeqa imports but each other
+        "citeqa.errors",
+        "citeqa.text",
+        "citeqa.analyzer",
+        "citeqa.logistic",
+        "citeqa.answer_model",
+        "citeqa.onnx_query",
+        "citeqa.evaluate.metrics",
+        "citeqa.evaluate.svg",
+        "citeqa.evaluate.names",
+    ),
+    ("citeqa.config", "citeqa.schema", "citeqa.encoding"),  # settings and the types that flow
+    ("citeqa.chunk", "citeqa.ingest", "citeqa.embed", "citeqa.datasets"),  # reading and embedding
+    ("citeqa.kb.",),  # the knowledge base's parts...
+    ("citeqa.kb",),  # ...and its package front, which the layers above import
+    ("citeqa.retrieve",),
+    ("citeqa.features", "citeqa.reader"),
+    ("citeqa.answer_direct", "citeqa.answer"),
+    ("citeqa.chat",),
+    (  # scoring a question set: takes an assistant, never imports one
+        "citeqa.evaluate.results",
+        "citeqa.evaluate.aggregate",
+        "citeqa.evaluate.report",
+        "citeqa.evaluate.gold",
+        "citeqa.evaluate.runner",
+        "citeqa.evaluate.compare",
+    ),
+    ("citeqa.assistant",),  # the facade
+    ("citeqa.evaluate", "citeqa.evaluate.kb", "citeqa.evaluate.cli", "citeqa.web", "citeqa.cli", "citeqa"),
+]
+
+
+def layer_of(module: str) -> int:
+    """The layer of a module: an exact name wins over a package prefix."""
+    for i, names in enumerate(LAYERS):
+        if module in names:
+            return i
+    for i, names in enumerate(LAYERS):
+        if any(n.endswith(".") and module.startswith(n) for n in names):
+            return i
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS in tests/test_imports.py")
+
+
+def test_layers_only_import_downward() -> None:
+    graph = import_graph(SRC)
+    upward = [
+        f"  {m} (layer {layer_of(m)}) imports {t} (layer {layer_of(t)})"
+        for m in sorted(graph)
+        for t in sorted(graph[m])
+        if layer_of(t) > layer_of(m)
+    ]
+    assert not upward, "a lower layer imports a higher one:\n" + "\n".join(upward)
+
+
+def _sources() -> list[Path]:
+    return sorted([*SRC.rglob("*.py"), *(SRC.parents[1] / "app").rglob("*.py")])
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = [
+        f"  {p.name}: {n}" for p in _sources() if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400
+    ]
+    assert not long, "modules over 400 lines (split them):\n" + "\n".join(long)
+
+
+def test_no_private_name_is_used_across_modules() -> None:
+    """`obj._name` only on self/cls, and no `from citeqa.x import _name`: a leading underscore means
+    "this module's business", so another module reaching for it is using a private API."""
+    found = []
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                    found.append(f"  {path.name}:{node.lineno} {ast.unparse(node)}")
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("citeqa"):
+                found += [
+                    f"  {path.name}:{node.lineno} {a.name}" for a in node.names if a.name.startswith("_")
+                ]
+    assert not found, "private names used from outside their module:\n" + "\n".join(found)
 
 
 # ---------------------------------------------------------------- the checker itself, on made-up packages

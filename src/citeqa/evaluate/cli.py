@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from citeqa.datasets import FORMATS
 from citeqa.errors import ConfigError, InputError
@@ -35,7 +36,7 @@ SUMMARY = (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Any) -> None:  # argparse's subparsers object (its class is private)
     p = sub.add_parser(
         "eval",
         help="score a question set (retrieval, answers, citations, abstention, latency); or compare runs",
