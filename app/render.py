@@ -9,7 +9,6 @@ say how, and escape everything (markup.py). Nothing is ever rendered as Markdown
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -85,14 +84,9 @@ def _safe_url(url: str) -> str:
     return url if ok else ""
 
 
-def _strip_markers(text: str, numbers: Sequence[int]) -> str:
-    """The composer writes " [1]" into sentence text; the page draws its own markers instead."""
-    return re.sub(r"\s*\[(\d+)\]", lambda m: "" if int(m[1]) in numbers else m[0], text).strip()
-
-
 def sentence_parts(answer: Answer) -> list[tuple[str, tuple[int, ...]]]:
     """(plain sentence text, citation numbers) for each answer sentence."""
-    return [(_strip_markers(s.text, s.citations), s.citations) for s in answer.sentences]
+    return [(s.text, s.citations) for s in answer.sentences]  # the page draws its own markers
 
 
 def word_count(answer: Answer) -> int:

@@ -18,6 +18,7 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any
 
 from citeqa.chat import Turn as ChatTurn
+from citeqa.markers import strip_markers
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit, Passage, ShortAnswer
 from citeqa_app.render import Turn
 
@@ -142,12 +143,18 @@ def _turn(item: object) -> Turn | None:
 
 def _answer(d: Mapping[str, Any]) -> Answer:
     total = d.get("total_ms")
+    # Stored as Answer.to_dict(), whose "answer" is rendered with markers (and sentences stored
+    # before markers became a rendering carry them too): the Answer holds plain text.
+    text = strip_markers(_text(d["answer"]))
+    sentences = tuple(
+        AnswerSentence(strip_markers(_text(s["text"])), tuple(int(n) for n in s["citations"]))
+        for s in d["sentences"]
+    )
+    body = " ".join(s.text for s in sentences)
     return Answer(
         question=_text(d["question"]),
-        text=_text(d["answer"]),
-        sentences=tuple(
-            AnswerSentence(_text(s["text"]), tuple(int(n) for n in s["citations"])) for s in d["sentences"]
-        ),
+        text=text,
+        sentences=sentences,
         citations=tuple(_citation(c) for c in d["citations"]),
         hits=tuple(_hit(p) for p in d.get("passages", [])),
         abstained=bool(d["abstained"]),
@@ -155,6 +162,7 @@ def _answer(d: Mapping[str, Any]) -> Answer:
         short=_short(d["short"]) if d.get("short") else None,
         reason=_text(d.get("reason", "")),
         query=_text(d.get("query", "")),
+        lead=text[: len(text) - len(body)] if sentences and text.endswith(body) else "",
         timings_ms={"total": float(total)} if total is not None else {},
     )
 

@@ -36,8 +36,8 @@ def test_an_answer_renders_to_exactly_this_markup():
     )
     answer = Answer(
         question="Where?",
-        text="The drills will be held in Kars. [1]",
-        sentences=(AnswerSentence("The drills will be held in Kars. [1]", (1,)), AnswerSentence("Soon.", ())),
+        text="The drills will be held in Kars. Soon.",
+        sentences=(AnswerSentence("The drills will be held in Kars.", (1,)), AnswerSentence("Soon.", ())),
         citations=(cite,),
         hits=(),
         abstained=False,

@@ -74,8 +74,8 @@ def _answer(text: str, quote_start: int, quote_end: int, abstained: bool = False
     cite = Citation(1, "a1", "a1#0", quote_start, quote_end, quote, EVIL, source=EVIL, published="2023-04-18")
     return Answer(
         question=EVIL,
-        text=f"{quote} [1]",
-        sentences=() if abstained else (AnswerSentence(f"{quote} [1]", (1,)),),
+        text=quote,
+        sentences=() if abstained else (AnswerSentence(quote, (1,)),),
         citations=() if abstained else (cite,),
         hits=(Hit(passage, 0.5, 1, dense_rank=1, lexical_rank=3),),
         abstained=abstained,

@@ -70,7 +70,7 @@ def _prev(question: str, quote: str, article: str = "a", names: tuple[str, ...] 
     """A previous turn answered by one cited sentence (no model needed)."""
     cite = Citation(1, article, f"{article}#0", 0, len(quote), quote, "", "", "")
     answer = Answer(
-        question, f"{quote} [1]", (AnswerSentence(f"{quote} [1]", (1,)),), (cite,), (), False, 0.8
+        question, quote, (AnswerSentence(quote, (1,)),), (cite,), (), False, 0.8
     )
     return Turn(question, question, answer, False, (article,), names or tuple(chat.names(question)))
 
@@ -269,8 +269,8 @@ def test_prefer_keeps_retrieval_on_the_cited_article(conv_qa):
 
 
 def _turn(question: str, sentences: list[tuple[str, int]], citations: list[Citation]) -> Turn:
-    """A turn built by hand: sentences as (text, n), the marker appended as compose does."""
-    sents = tuple(AnswerSentence(f"{t} [{n}]", (n,)) for t, n in sentences)
+    """A turn built by hand: sentences as (text, n), plain as compose writes them."""
+    sents = tuple(AnswerSentence(t, (n,)) for t, n in sentences)
     answer = Answer(
         question=question,
         text=" ".join(s.text for s in sents),
@@ -342,8 +342,8 @@ def test_to_markdown_puts_the_short_answer_first():
     cite = Citation(1, "d", "d#0", 0, 30, "The drills are held in Kars.", "Drills", "", "")
     answer = Answer(
         "Where?",
-        "Kars. The drills are held in Kars. [1]",
-        (AnswerSentence("The drills are held in Kars. [1]", (1,)),),
+        "Kars. The drills are held in Kars.",
+        (AnswerSentence("The drills are held in Kars.", (1,)),),
         (cite,),
         (),
         False,

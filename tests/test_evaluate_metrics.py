@@ -74,9 +74,8 @@ def test_squad_normalisation_em_and_f1():
     assert M.best_over(M.exact_match, "Kars", []) == 0.0
 
 
-def test_answer_hit_is_word_bounded_and_ignores_markers():
-    text = M.strip_markers("The drills are held in Kars [1]. They started in 1992 [2, 3].")
-    assert text == "The drills are held in Kars. They started in 1992."
+def test_answer_hit_is_word_bounded():
+    text = "The drills are held in Kars. They started in 1992."
     assert M.contains_answer(text, ["kars"])
     assert M.contains_answer(text, ["the 1992"])  # articles are dropped by the normalisation
     assert not M.contains_answer("Karsville", ["Kars"])

@@ -134,6 +134,7 @@ LAYERS: list[tuple[str, ...]] = [
         "citeqa.logistic",
         "citeqa.answer_model",
         "citeqa.onnx_query",
+        "citeqa.markers",
         "citeqa.evaluate.metrics",
         "citeqa.evaluate.svg",
         "citeqa.evaluate.names",

@@ -154,7 +154,7 @@ def compose(
     citations, sentences = [], []
     for n, s in enumerate(chosen, start=1):
         citations.append(_citation(n, s.hit, s.start, s.end, s.text, meta))
-        sentences.append(AnswerSentence(f"{squash(s.text)} [{n}]", (n,)))
+        sentences.append(AnswerSentence(squash(s.text), (n,)))
     return Answer(
         question=question,
         text=" ".join(x.text for x in sentences),
@@ -176,16 +176,18 @@ def _direct(
     short_above: float,
     query: str,
 ) -> Answer:
-    """ "Kars. <the sentence that says so> [1]": the span (when likely right) before its sentence."""
+    """ "Kars. <the sentence that says so>" citing [1]: the span (when likely right) before its sentence."""
     p = choice.proposal
     citation = _citation(1, p.hit, p.quote_start, p.quote_end, p.quote, meta)
     short = None
     if choice.p_short >= short_above:
         short = ShortAnswer(p.span.text, p.hit.passage.article_id, p.start, p.end, citation=1)
-    sentence = AnswerSentence(f"{squash(p.quote)} [1]", (1,))
+    sentence = AnswerSentence(squash(p.quote), (1,))
+    lead = lead_in(short.text, p.quote) if short else ""
     return Answer(
         question=question,
-        text=(lead_in(short.text, p.quote) if short else "") + sentence.text,
+        text=lead + sentence.text,
+        lead=lead,
         sentences=(sentence,),
         citations=(citation,),
         hits=hits,

@@ -318,9 +318,7 @@ def _answer_markdown(answer: Answer) -> str:
         return md_escape(answer.text)
     out = [f"**{md_escape(answer.short.text)}**"] if answer.short is not None else []
     for s in answer.sentences:
-        markers = "".join(f" [{n}]" for n in s.citations)
-        body = s.text[: -len(markers)] if markers and s.text.endswith(markers) else s.text
-        out.append(md_escape(body) + markers)
+        out.append(md_escape(s.text) + "".join(f" [{n}]" for n in s.citations))
     return " ".join(out)
 
 

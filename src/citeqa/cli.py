@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from citeqa.config import Config, default_kb_path
 from citeqa.errors import CiteqaError, InputError
+from citeqa.markers import cited_text
 from citeqa.schema import Answer, IngestReport
 from citeqa.text import plural, squash
 
@@ -76,7 +77,7 @@ def _add_noting_encodings(
 
 def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-def]
     # out=None prints to the current sys.stdout (a default bound at import would miss redirection).
-    print(answer.text, file=out)
+    print(cited_text(answer), file=out)
     if answer.citations:
         print(file=out)
     for c in answer.citations:

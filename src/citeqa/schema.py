@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from citeqa.markers import cited_text
 from citeqa.text import plural
 
 
@@ -89,7 +90,8 @@ class Citation:
 
 @dataclass(frozen=True)
 class AnswerSentence:
-    """One sentence of the answer text and the citation numbers that back it."""
+    """One sentence of the answer and the citation numbers that back it (plain text: markers are
+    added by whoever renders it, citeqa.markers)."""
 
     text: str
     citations: tuple[int, ...]
@@ -111,7 +113,7 @@ class Answer:
     """What `Assistant.ask` returns. `to_dict()` is the JSON contract of DESIGN.md."""
 
     question: str
-    text: str
+    text: str  # plain: the short answer's lead, then the sentences (or the refusal); no markers
     sentences: tuple[AnswerSentence, ...]
     citations: tuple[Citation, ...]
     hits: tuple[Hit, ...]
@@ -120,12 +122,13 @@ class Answer:
     short: ShortAnswer | None = None
     reason: str = ""  # why the assistant abstained (empty when it answered)
     query: str = ""  # the retrieval query actually used (differs for chat follow-ups)
+    lead: str = ""  # the short answer before the sentences ("Kars. "), part of `text`
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "question": self.question,
-            "answer": self.text,
+            "answer": cited_text(self),  # rendered text, with markers (DESIGN.md)
             "abstained": self.abstained,
             "confidence": round(self.confidence, 4),
             "sentences": [{"text": s.text, "citations": list(s.citations)} for s in self.sentences],

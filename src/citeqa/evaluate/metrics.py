@@ -71,18 +71,12 @@ def first_relevant_rank(ranked: Sequence[str], qrels: Qrels) -> int:
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation)
-_MARKER = re.compile(r"\s*\[\d+(?:,\s*\d+)*\]")
 
 
 def normalize_answer(s: str) -> str:
     """Lower case, drop punctuation, articles and extra whitespace (the official SQuAD script)."""
     s = "".join(ch for ch in s.lower() if ch not in _PUNCT)
     return " ".join(_ARTICLES.sub(" ", s).split())
-
-
-def strip_markers(text: str) -> str:
-    """Answer text without its citation markers ("... Kars [1]." -> "... Kars.")."""
-    return _MARKER.sub("", text)
 
 
 def exact_match(prediction: str, gold: str) -> float:

@@ -192,7 +192,7 @@ def _with_answer(
             )
         )
     valid = {c.n for c in checks if c.roundtrip}
-    plain = M.strip_markers(a.text)
+    plain = a.text  # plain: markers are a rendering
     golds = q.answers if q.answerable else ()
     m = dict(r.metrics)
     m["answer_hit"] = float(not a.abstained and M.contains_answer(plain, golds)) if golds else None
