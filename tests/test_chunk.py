@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from citeqa.chunk import ChunkerConfig, chunk_text, split_paragraphs, split_sentences
+from citeqa.chunk import chunk_text, split_paragraphs, split_sentences
+from citeqa.config import ChunkSettings
 from citeqa.errors import ConfigError
 from citeqa.schema import Passage
 
@@ -229,7 +230,7 @@ def test_seed_article_one_passage_per_paragraph() -> None:
 
 def test_seed_article_small_budget_windows_and_hard_splits() -> None:
     text = SEED.read_text(encoding="utf-8")
-    cfg = ChunkerConfig(max_tokens=30, min_tokens=10)
+    cfg = ChunkSettings(max_tokens=30, min_tokens=10)
     passages = chunk_text("hd", text, words, cfg)
     check_invariants(text, passages, words, 30)
     # The 39-word first sentence is cut into two balanced pieces (20 + 19 words), not 30 + 9; the
@@ -241,7 +242,7 @@ def test_seed_article_small_budget_windows_and_hard_splits() -> None:
 def test_long_paragraph_gets_overlapping_windows() -> None:
     sents = [f"Sentence number {n} is here." for n in range(10)]  # 5 words each
     text = " ".join(sents)
-    passages = chunk_text("a", text, words, ChunkerConfig(max_tokens=20, overlap_sentences=1, min_tokens=0))
+    passages = chunk_text("a", text, words, ChunkSettings(max_tokens=20, overlap_sentences=1, min_tokens=0))
     check_invariants(text, passages, words, 20)
     assert [[text[s.start : s.end] for s in p.sentences] for p in passages] == [
         sents[0:4],
@@ -254,23 +255,23 @@ def test_long_paragraph_gets_overlapping_windows() -> None:
 def test_overlap_is_skipped_when_over_a_third_of_the_budget() -> None:
     sents = ["One two three four five six seven.", "A b c d e f g.", "X y z w v u t."]  # 7 words each
     text = " ".join(sents)
-    passages = chunk_text("a", text, words, ChunkerConfig(max_tokens=14, overlap_sentences=1, min_tokens=0))
+    passages = chunk_text("a", text, words, ChunkSettings(max_tokens=14, overlap_sentences=1, min_tokens=0))
     assert [p.text for p in passages] == [" ".join(sents[:2]), sents[2]]  # 7 > 14/3: no overlap
 
 
 def test_overlap_zero_and_two() -> None:
     sents = [f"S{n} a b." for n in range(8)]  # 3 words each
     text = " ".join(sents)
-    no = chunk_text("a", text, words, ChunkerConfig(max_tokens=9, overlap_sentences=0, min_tokens=0))
+    no = chunk_text("a", text, words, ChunkSettings(max_tokens=9, overlap_sentences=0, min_tokens=0))
     assert [len(p.sentences) for p in no] == [3, 3, 2] and no[1].start > no[0].end
-    two = chunk_text("a", text, words, ChunkerConfig(max_tokens=18, overlap_sentences=2, min_tokens=0))
+    two = chunk_text("a", text, words, ChunkSettings(max_tokens=18, overlap_sentences=2, min_tokens=0))
     check_invariants(text, two, words, 18)
     assert [text[s.start : s.end] for s in two[1].sentences][:2] == sents[4:6]
 
 
 def test_short_paragraph_rules() -> None:
     body = " ".join(["word"] * 30) + "."
-    cfg = ChunkerConfig(max_tokens=40, min_tokens=5)
+    cfg = ChunkSettings(max_tokens=40, min_tokens=5)
     # A headline joins the next paragraph.
     text = f"Headline here\n\n{body}"
     assert [p.text for p in chunk_text("a", text, words, cfg)] == [text]
@@ -293,7 +294,7 @@ def test_short_paragraph_rules() -> None:
 
 def test_long_sentence_is_hard_split_at_whitespace_then_characters() -> None:
     text = " ".join(["alpha"] * 50) + ". " + "x" * 100 + " end."
-    cfg = ChunkerConfig(max_tokens=12, min_tokens=0)
+    cfg = ChunkSettings(max_tokens=12, min_tokens=0)
     passages = chunk_text("a", text, char_pieces, cfg)
     check_invariants(text, passages, char_pieces, 12)
     # 50 x "alpha" (2 pieces each) = 100 pieces > 12: whitespace pieces of 6 words (12 pieces).
@@ -306,7 +307,7 @@ def test_long_sentence_is_hard_split_at_whitespace_then_characters() -> None:
 
 def test_deterministic() -> None:
     text = SEED.read_text(encoding="utf-8")
-    cfg = ChunkerConfig(max_tokens=25, min_tokens=5)
+    cfg = ChunkSettings(max_tokens=25, min_tokens=5)
     assert chunk_text("hd", text, fake_pieces, cfg) == chunk_text("hd", text, fake_pieces, cfg)
 
 
@@ -324,12 +325,12 @@ def test_deterministic() -> None:
 )
 def test_config_rejects_bad_values(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError) as err:
-        ChunkerConfig(**kwargs)  # type: ignore[arg-type]
+        ChunkSettings(**kwargs)  # type: ignore[arg-type]
     assert field in str(err.value) and repr(next(iter(kwargs.values()))) in str(err.value)
 
 
 def test_config_defaults() -> None:
-    cfg = ChunkerConfig()
+    cfg = ChunkSettings()
     assert (cfg.max_tokens, cfg.overlap_sentences, cfg.min_tokens) == (200, 1, 24)
 
 
@@ -347,7 +348,7 @@ def test_real_minilm_tokenizer() -> None:
     long_para = " ".join(seed.split()) + " " + "Supercalifragilistic" * 40 + " the end."
     for text in (seed, long_para):
         for budget in (16, 64, 200):
-            passages = chunk_text("hd", text, count, ChunkerConfig(max_tokens=budget, min_tokens=8))
+            passages = chunk_text("hd", text, count, ChunkSettings(max_tokens=budget, min_tokens=8))
             check_invariants(text, passages, count, budget)
 
 
@@ -407,7 +408,7 @@ def test_split_sentences_properties(text: str, data: st.DataObject) -> None:
 def test_chunk_invariants(
     text: str, count: Callable[[str], int], budget: int, overlap: int, min_tokens: int
 ) -> None:
-    cfg = ChunkerConfig(max_tokens=budget, overlap_sentences=overlap, min_tokens=min_tokens)
+    cfg = ChunkSettings(max_tokens=budget, overlap_sentences=overlap, min_tokens=min_tokens)
     check_invariants(text, chunk_text("art", text, count, cfg), count, budget)
 
 
@@ -415,6 +416,6 @@ def test_chunk_invariants(
 @given(n=st.integers(1, 4000), spaced=st.booleans(), budget=st.integers(5, 40))
 def test_very_long_sentences(n: int, spaced: bool, budget: int) -> None:
     text = ("ab " if spaced else "ab") * n + "."
-    cfg = ChunkerConfig(max_tokens=budget, min_tokens=0)
+    cfg = ChunkSettings(max_tokens=budget, min_tokens=0)
     for count in (words, fake_pieces, char_pieces):
         check_invariants(text, chunk_text("art", text, count, cfg), count, budget)

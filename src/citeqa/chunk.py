@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
+from citeqa.config import ChunkSettings
 from citeqa.errors import ConfigError
 from citeqa.schema import Passage, Span
 
@@ -56,24 +56,6 @@ _STARTERS = _wordset(
 )
 # A line ending in one of these continues on the next line; it is not a heading.
 _FUNCTION_WORDS = _wordset("the a an of to in on at by for from with and or but as that than his her its")
-
-
-@dataclass(frozen=True)
-class ChunkerConfig:
-    """How articles are cut into passages (recorded in the knowledge base manifest)."""
-
-    max_tokens: int = 200
-    """Word pieces per passage body; the caller reserves room for a title prefix and special tokens."""
-    overlap_sentences: int = 1
-    """Sentences repeated at the start of the next window when a long paragraph is split."""
-    min_tokens: int = 24
-    """A paragraph shorter than this joins the next passage (headlines, datelines)."""
-
-    def __post_init__(self) -> None:
-        for name, low in (("max_tokens", 1), ("overlap_sentences", 0), ("min_tokens", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"ChunkerConfig.{name} must be an integer >= {low}, got {value!r}")
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
@@ -291,7 +273,7 @@ def _hard_split(text: str, s: Span, count: CountTokens, budget: int) -> list[tup
 
 
 def _windows(
-    text: str, sents: list[Span], count: CountTokens, cfg: ChunkerConfig
+    text: str, sents: list[Span], count: CountTokens, cfg: ChunkSettings
 ) -> list[tuple[list[Span], int]]:
     units: list[tuple[Span, int]] = []
     for s in sents:
@@ -301,7 +283,7 @@ def _windows(
 
 
 def chunk_text(
-    article_id: str, text: str, count_tokens: CountTokens, config: ChunkerConfig = ChunkerConfig()
+    article_id: str, text: str, count_tokens: CountTokens, config: ChunkSettings | None = None
 ) -> list[Passage]:
     """Passages of `text`: one per paragraph that fits, windows over a paragraph that doesn't.
 
@@ -310,7 +292,8 @@ def chunk_text(
     passage if that fits. Every passage has count_tokens(text) <= max_tokens, unless a single
     character alone counts more than that.
     """
-    budget = config.max_tokens
+    config = config or ChunkSettings()
+    budget = config.max_tokens  # the body's budget: the caller leaves room for the title prefix
     groups: list[tuple[list[Span], int]] = []  # (sentence spans, token count) per passage
     pending: list[Span] = []  # short paragraphs waiting to join the next one
     pending_n = 0

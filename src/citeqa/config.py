@@ -48,19 +48,20 @@ def default_kb_path() -> Path:
 
 @dataclass(frozen=True)
 class ChunkSettings:
-    """How articles are cut into passages; stored in the manifest, fixed for a knowledge base."""
+    """How articles are cut into passages (chunk.chunk_text); stored in the manifest, fixed for a
+    knowledge base."""
 
     max_tokens: int = 200  # passage body, word pieces; the title prefix gets its own budget below
-    overlap_sentences: int = 1
-    min_tokens: int = 24
+    overlap_sentences: int = 1  # sentences repeated at the start of the next window of a long paragraph
+    min_tokens: int = 24  # a paragraph shorter than this joins the next passage (headlines, datelines)
     title_tokens: int = 32  # the title is embedded as a prefix, cut to this many word pieces
 
     def __post_init__(self) -> None:
-        _positive(self, "max_tokens", "min_tokens")
-        if self.overlap_sentences < 0:
-            raise ConfigError(f"overlap_sentences must be >= 0, got {self.overlap_sentences}")
-        if self.title_tokens < 0:
-            raise ConfigError(f"title_tokens must be >= 0, got {self.title_tokens}")
+        _positive(self, "max_tokens")
+        for name in ("overlap_sentences", "min_tokens", "title_tokens"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be a whole number >= 0, got {value!r}")
 
     def to_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

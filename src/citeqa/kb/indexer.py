@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from citeqa.chunk import ChunkerConfig, chunk_text
+from citeqa.chunk import chunk_text
 from citeqa.config import ChunkSettings
 from citeqa.embed import EmbeddedPassage, Embedder
 from citeqa.ingest import content_hash
@@ -44,11 +44,7 @@ class Indexer:
         prefix = f"{title}\n" if title else ""
         # Room left for the body: the model's window minus [CLS]/[SEP] and the title prefix.
         room = self.embedder.max_tokens - 2 - (self.embedder.count_tokens(prefix) if prefix else 0)
-        cfg = ChunkerConfig(
-            max_tokens=max(8, min(self.settings.max_tokens, room)),
-            overlap_sentences=self.settings.overlap_sentences,
-            min_tokens=self.settings.min_tokens,
-        )
+        cfg = replace(self.settings, max_tokens=max(8, min(self.settings.max_tokens, room)))
         passages = chunk_text(article.id, article.text, self.embedder.count_tokens, cfg)
         inputs = [prefix + p.text for p in passages]
         shift = len(prefix)
