@@ -339,3 +339,46 @@ def test_every_option_and_subcommand_has_help():
             elif not (action.help or "").strip() or action.help == argparse.SUPPRESS:
                 missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
     assert missing == []
+
+
+# --- an interrupted ingest (issue 13) ------------------------------------------------------------
+
+
+@pytest.mark.slow  # the child process loads the real model (not watched by conftest)
+def test_ctrl_c_during_ingest_keeps_the_committed_batches_and_a_rerun_continues(tmp_path):
+    import signal
+    import sqlite3
+    import time
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(120):
+        (docs / f"a{i:03d}.txt").write_text(f"Report {i}\n\nThe river {i} rose by {i} inches overnight.\n")
+    kb = tmp_path / "kb"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "citeqa.cli", "ingest", str(docs), "--kb", str(kb), "--commit-every", "16"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO, text=True)
+    deadline = time.monotonic() + 240
+    committed = 0
+    while committed < 16 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        if (kb / "kb.sqlite").exists():
+            try:
+                with sqlite3.connect(kb / "kb.sqlite", timeout=1) as conn:
+                    committed = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            except sqlite3.Error:
+                pass
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the ingest finished before the interrupt landed")
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    line = [x for x in err.splitlines() if x.startswith("citeqa: interrupted")][-1]
+    assert "kept" in line and "of 120" in line and "run the same ingest again" in line
+    kept = int(line.split("kept ")[1].split()[0])
+    assert 16 <= kept < 120
+
+    again = run("ingest", str(docs), "--json", "--quiet", kb=kb)
+    report = json.loads(again.stdout)
+    assert len(report["unchanged"]) == kept and len(report["added"]) == 120 - kept
+    assert run("verify", kb=kb).returncode == 0

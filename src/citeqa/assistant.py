@@ -141,7 +141,7 @@ class Assistant:
     def add(self, sources: Iterable[object], *, progress: bool = True) -> IngestReport:
         """Add or update articles from files, folders, `Article`s or dict records. Idempotent."""
         articles, skipped = collect(sources)
-        indexer = Indexer(self.kb, lambda: self.embedder, self.config.chunk)
+        indexer = Indexer(self.kb, lambda: self.embedder, self.config.chunk, self.config.commit_every)
         return indexer.add(articles, skipped, progress=progress)
 
     def remove(self, *article_ids: str) -> list[str]:

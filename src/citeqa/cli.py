@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citeqa.config import Config, default_kb_path
-from citeqa.errors import CiteqaError, InputError
+from citeqa.errors import CiteqaError, IngestInterrupted, InputError
 from citeqa.markers import cited_text
 from citeqa.schema import Answer, IngestReport
 from citeqa.text import plural, squash
@@ -34,6 +34,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         # Nothing to read at all is a typo, not a batch with a few bad files: say so, build nothing.
         raise InputError(f"no such file or folder: {', '.join(args.paths)}")
     config = Config(model=args.model) if args.model else Config()
+    if args.commit_every is not None:
+        config = config.with_(commit_every=args.commit_every)
     qa = Assistant.create(_kb(args), config=config)
     report, notes = _add_noting_encodings(qa, args.paths, progress=not args.quiet)
     if args.prune:
@@ -218,6 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="embedding model for a new knowledge base (default: all-MiniLM-L6-v2)")
     p.add_argument("--prune", action="store_true", help="remove articles that are not in PATHS")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--commit-every",
+        type=_int_arg,
+        default=None,
+        metavar="N",
+        help="passages embedded between commits (default 512): an interrupted ingest keeps every "
+        "commit, and running it again continues",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_ingest)
 
@@ -299,6 +309,9 @@ def _run(argv: Sequence[str] | None) -> int:
     except CiteqaError as exc:
         print(f"citeqa: error: {exc}", file=sys.stderr)
         return 2
+    except IngestInterrupted as exc:  # what an interrupted ingest kept, and how to go on
+        print(f"citeqa: interrupted; {exc.message}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("citeqa: interrupted", file=sys.stderr)
         return 130

@@ -133,6 +133,7 @@ class Config:
     top_k: int = 5  #: passages returned per question
     candidates: int = 50  #: passages each ranker retrieves before fusion and answering
     batch_size: int = 32  #: passages per embedding batch
+    commit_every: int = 512  #: passages embedded between commits of an ingest (what an interrupt can lose)
     max_question_chars: int = 2000  #: longer questions are refused with a clear message
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     retriever: str = "hybrid"  #: "dense", "lexical" (BM25) or "hybrid" (both, fused)
@@ -145,7 +146,7 @@ class Config:
     composer: ComposerSettings = field(default_factory=ComposerSettings)  #: the sentence composer
 
     def __post_init__(self) -> None:
-        _positive(self, "top_k", "candidates", "batch_size", "max_question_chars")
+        _positive(self, "top_k", "candidates", "batch_size", "commit_every", "max_question_chars")
         if self.top_k > 100:
             raise ConfigError(f"top_k must be at most 100, got {self.top_k}")
         if self.retriever not in RETRIEVERS:

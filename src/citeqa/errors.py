@@ -36,3 +36,13 @@ class KBLockedError(KBError):
 
 class MissingDependencyError(CiteqaError):
     """An optional package is not installed; the message carries the install command."""
+
+
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or another interrupt) during an ingest: `report` holds what was committed before it
+    (whole articles, batch by batch); running the same ingest again continues from there."""
+
+    def __init__(self, report: object, message: str) -> None:
+        super().__init__(message)
+        self.report = report
+        self.message = message

@@ -47,14 +47,15 @@ class DenseIndex:
         index = self.current()
         return {int(index.id_map.at(i)) for i in range(index.ntotal)}
 
-    def apply(self, written: Written, index: Any) -> None:
+    def apply(self, written: Written, index: Any, *, save: bool = True) -> None:
         """Bring `index` (the previous generation's) to a committed write's generation, then persist it."""
         if written.removed:
             index.remove_ids(np.array(written.removed, dtype=np.int64))
         if written.added:
             index.add_with_ids(np.stack(written.vectors), np.array(written.added, dtype=np.int64))
         self._index, self._gen = index, written.generation
-        self.save(index, written.generation)
+        if save:
+            self.save(index, written.generation)
 
     def forget(self) -> None:
         """Drop the in-memory index (the store changed under it); the next use loads or rebuilds."""

@@ -175,16 +175,23 @@ class KnowledgeBase:
         with writer_lock(self.path, timeout):
             yield
 
-    def write(self, upserts: Sequence[Upsert], removes: Sequence[str] = ()) -> None:
-        """Replace/insert articles with their passages and delete others, as one transaction."""
+    def write(
+        self, upserts: Sequence[Upsert], removes: Sequence[str] = (), *, refresh_caches: bool = True
+    ) -> None:
+        """Replace/insert articles with their passages and delete others, as one transaction.
+        `refresh_caches=False` (a batch of a longer ingest) leaves the index files for the last
+        batch to write: only the in-memory dense index follows each commit."""
         if not upserts and not removes:
             return
         with self.records.guard(), self.writing():
             index = self.dense.current()
             written = self.records.write(upserts, removes)
             # Committed. Bring the in-memory index to the new generation, then persist it.
-            self.dense.apply(written, index)
-            self._committed(written.generation)
+            self.dense.apply(written, index, save=refresh_caches)
+            if refresh_caches:
+                self._committed(written.generation)
+            else:
+                self.write_manifest()
 
     def delete_orphans(self) -> int:
         """Delete passages whose article is gone; how many there were."""
