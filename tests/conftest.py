@@ -24,8 +24,13 @@ SEED = REPO / "data" / "articles" / "heydar-aliyev-2023-drills.txt"
 SHARED_DATA = REPO.parent / "shared" / "data"
 #: A test that uses one of these fixtures is marked with the mark named beside it.
 MARKING_FIXTURES = {"real_embedder": "slow", "browser": "browser"}
-#: Constructing these loads the real model: MiniLM through sentence-transformers, the ONNX span reader.
-MODEL_CLASSES = ("citeqa.embed.SentenceTransformerEmbedder", "citeqa.reader.Reader")
+#: Constructing these loads the real model: MiniLM through sentence-transformers, the ONNX span reader,
+#: the ONNX question encoder.
+MODEL_CLASSES = (
+    "citeqa.embed.SentenceTransformerEmbedder",
+    "citeqa.reader.Reader",
+    "citeqa.onnx_query.VerifiedQuestionEncoder",
+)
 _UNDO = pytest.StashKey[pytest.MonkeyPatch]()
 _TRIPPED = pytest.StashKey[str]()
 

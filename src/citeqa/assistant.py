@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 from citeqa.answer import ArticleMeta, compose
 from citeqa.chat import ChatSession
 from citeqa.config import ChunkSettings, ComposerSettings, Config, default_kb_path
-from citeqa.embed import Embedder, load_embedder
+from citeqa.embed import Embedder, load_embedder, resolve_model_path
 from citeqa.errors import ConfigError, InputError, KBMismatchError, KBNotFoundError
 from citeqa.ingest import article_from_record, read_paths
 from citeqa.kb import ArticleInfo, Indexer, KnowledgeBase, Manifest
+from citeqa.onnx_query import VerifiedQuestionEncoder, load_verified
 from citeqa.reader import Reader, load_reader
 from citeqa.retrieve import Query, Retriever, prefer_articles
 from citeqa.schema import Answer, Article, Hit, IngestReport, Skipped
@@ -46,6 +47,7 @@ class Assistant:
         self.config = config
         self.composer = composer or config.composer
         self._embedder = embedder
+        self._questions: object = None  # a torch-free question encoder, False when there is none
         self._load_lock = threading.Lock()
         self.retriever = Retriever.for_config(kb, config)
 
@@ -124,6 +126,22 @@ class Assistant:
             return self._embedder
 
     @property
+    def question_encoder(self) -> Embedder | VerifiedQuestionEncoder:
+        """What encodes questions: the embedder once it is loaded; before that, a verified ONNX
+        export of the same model (onnx_query.load_verified), which needs neither torch nor
+        sentence-transformers, so a one-shot `citeqa ask` starts in about a second, not five."""
+        with self._load_lock:
+            if self._embedder is not None:
+                return self._embedder
+            if self._questions is None:
+                fast = None
+                if self.config.device == "cpu" and not self.config.model.startswith("test/"):
+                    fast = load_verified(self.config.model, resolve_model_path(self.config.model))
+                self._questions = fast if fast is not None and fast.dim == self.kb.manifest.dim else False
+            fast = self._questions
+        return fast if isinstance(fast, VerifiedQuestionEncoder) else self.embedder
+
+    @property
     def reader(self) -> Reader | None:
         """The span reader (loaded once per process), or None: answers then come from the sentence
         composer (`Config(reader=False)`, `CITEQA_READER=0`, or weights missing or damaged)."""
@@ -187,7 +205,7 @@ class Assistant:
     def _retrieve(self, text: str, top_k: int | None, prefer: Collection[str] = ()) -> tuple[object, list]:  # type: ignore[type-arg]
         k = self._check_top_k(top_k)
         text = check_question(text, self.config.max_question_chars * 4)
-        qvec = self.embedder.encode_queries([text])[0]
+        qvec = self.question_encoder.encode_queries([text])[0]
         if not prefer:
             return qvec, self.retriever.retrieve(Query(text, qvec), k, depth=self.config.candidates)
         pool = self.retriever.retrieve(

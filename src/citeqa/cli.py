@@ -98,10 +98,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from citeqa.assistant import Assistant
 
     qa = Assistant.open(_kb(args))
-    if hasattr(qa.embedder, "onnx_queries"):
-        # One question per process: opening the ONNX question encoder (about 1.5 s and 150 MB,
-        # measured) costs far more than the ~10 ms it saves on one question. chat, serve, eval keep it.
-        qa.embedder.onnx_queries = False
+    # Questions go through a verified ONNX export when one is cached (no torch import: about 1 s
+    # from a cold process instead of 5); the first `ask` on a machine exports it, once.
     answer = qa.ask(args.question, top_k=args.top_k)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))

@@ -7,12 +7,18 @@ module does not reproduce, an exporter change), or ONNX Runtime is missing or th
 questions keep going through torch and a warning says why. Passages are always embedded by torch.
 
 The cache lives in $CITEQA_CACHE (default ~/.cache/citeqa); `CITEQA_ONNX=0` turns this off.
+
+A verified export also records torch's vectors of the probe texts beside it (`<key>.json`), so a later
+process can trust it without torch at all (`load_verified`): it checks the ONNX vectors of the probes
+against the recorded ones and needs only onnxruntime and the tokenizer. A one-shot `citeqa ask`
+then answers without importing torch or sentence-transformers (about 4 s of a cold start).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -99,7 +105,8 @@ def _load(ort: Any, st_model: Any, model_path: str, reference: Any, tok: Any) ->
         path = _exported(transformer, tok, model_path, inputs)
         try:
             encoder = _open(ort, path, tok, max_tokens, inputs)
-            diff = float(np.abs(encoder.encode(list(_PROBES)) - reference(list(_PROBES))).max())
+            expected = reference(list(_PROBES))
+            diff = float(np.abs(encoder.encode(list(_PROBES)) - expected).max())
         except PermissionError:
             raise  # someone else's file in a shared cache: leave it alone
         except Exception:
@@ -108,6 +115,7 @@ def _load(ort: Any, st_model: Any, model_path: str, reference: Any, tok: Any) ->
             path.unlink(missing_ok=True)  # damaged (a crash mid-copy, a disk error): export it again
             continue
         if diff <= _TOLERANCE:
+            _record(path, inputs, max_tokens, expected)
             return encoder
         if attempt == 2:
             log.warning("questions are encoded by torch: the ONNX export differs from it by %.2g", diff)
@@ -207,11 +215,9 @@ def _sweep(keep: Path, newest: int = 4, stale_s: float = 3600.0) -> None:
 
 
 def _cache_key(model_path: str, inputs: tuple[str, ...]) -> str:
-    import onnxruntime
-    import torch
-    import transformers
+    from importlib.metadata import version  # the installed versions, without importing torch
 
-    versions = f"{torch.__version__}|{onnxruntime.__version__}|{transformers.__version__}"
+    versions = f"{version('torch')}|{version('onnxruntime')}|{version('transformers')}"
     h = hashlib.sha256()
     h.update(f"{Path(model_path).resolve()}|{versions}|{inputs}".encode())
     for f in sorted(Path(model_path).glob("*")):
@@ -219,3 +225,60 @@ def _cache_key(model_path: str, inputs: tuple[str, ...]) -> str:
             st = f.stat()
             h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)}".encode())
     return h.hexdigest()[:16]
+
+
+def _record(path: Path, inputs: tuple[str, ...], max_tokens: int, probes: np.ndarray) -> None:
+    """Beside a verified export: what `load_verified` needs to trust it again without torch."""
+    meta = {"inputs": list(inputs), "max_tokens": max_tokens, "probes": np.asarray(probes).tolist()}
+    tmp = path.with_suffix(f".{os.getpid()}.json.tmp")
+    with contextlib.suppress(OSError):  # a read-only cache only costs the next process torch
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, path.with_suffix(".json"))
+
+
+class VerifiedQuestionEncoder:
+    """Questions only, from a verified ONNX export: no torch, no sentence-transformers. What
+    `Assistant` encodes questions with until something needs the full embedder (an ingest)."""
+
+    def __init__(self, name: str, encoder: OnnxQueryEncoder, dim: int) -> None:
+        self.name = name
+        self.dim = dim
+        self._encoder = encoder
+        self._lock = threading.Lock()  # a fast tokenizer is not safe from two threads at once
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return self._encoder.encode(list(texts))
+
+
+_COMMON_INPUTS = (("input_ids", "attention_mask", "token_type_ids"), ("input_ids", "attention_mask"))
+
+
+def load_verified(name: str, model_path: str) -> VerifiedQuestionEncoder | None:
+    """The question encoder of a verified export of `model_path`, or None (then load the model)."""
+    if not enabled():
+        return None
+    try:
+        for inputs in _COMMON_INPUTS:
+            path = cache_dir() / "onnx" / f"{_cache_key(model_path, inputs)}.onnx"
+            meta_file = path.with_suffix(".json")
+            if path.is_file() and meta_file.is_file():
+                return _open_verified(name, model_path, path, json.loads(meta_file.read_text()))
+    except Exception as exc:  # noqa: BLE001 - anything amiss: the model is loaded instead
+        log.info("no torch-free question encoder (%s: %s)", type(exc).__name__, exc)
+    return None
+
+
+def _open_verified(
+    name: str, model_path: str, path: Path, meta: dict[str, Any]
+) -> VerifiedQuestionEncoder | None:
+    import onnxruntime as ort
+    from transformers import PreTrainedTokenizerFast  # not AutoTokenizer, which imports torch
+
+    inputs = tuple(meta["inputs"])
+    tok = PreTrainedTokenizerFast.from_pretrained(model_path, model_input_names=list(inputs))
+    encoder = _open(ort, path, tok, int(meta["max_tokens"]), inputs)
+    expected = np.asarray(meta["probes"], dtype=np.float32)
+    if float(np.abs(encoder.encode(list(_PROBES)) - expected).max()) > _TOLERANCE:
+        return None  # the file changed since it was checked: load the model, which checks it again
+    return VerifiedQuestionEncoder(name, encoder, int(expected.shape[1]))

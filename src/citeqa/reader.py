@@ -231,7 +231,7 @@ def open_reader(
 ) -> Reader:
     """A reader over an ONNX file (no checksum: `load_reader` checks the shipped one)."""
     import onnxruntime as ort
-    from transformers import AutoTokenizer
+    from transformers import PreTrainedTokenizerFast  # not AutoTokenizer, which imports torch
 
     from citeqa.embed import resolve_model_path
 
@@ -242,7 +242,9 @@ def open_reader(
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    tok = AutoTokenizer.from_pretrained(resolve_model_path("all-MiniLM-L6-v2"))
+    tok = PreTrainedTokenizerFast.from_pretrained(
+        resolve_model_path("all-MiniLM-L6-v2"), model_input_names=list(_INPUTS)
+    )
     return Reader(session, tok, settings, calibration)
 
 
