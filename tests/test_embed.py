@@ -120,3 +120,32 @@ def test_unknown_model_is_one_clear_line():
         load_embedder("no-such-org/no-such-model")
     msg = str(info.value)
     assert "no such local folder" in msg and "\n" not in msg and "huggingface.co" not in msg
+
+
+def test_precision_is_checked_and_auto_follows_the_cpu():
+    from citeqa.embed import _cpu_has_bf16, resolve_precision
+    from citeqa.errors import ConfigError
+
+    assert resolve_precision("auto") == ("bf16" if _cpu_has_bf16() else "fp32")
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("auto", device="cuda") == "fp32"
+    with pytest.raises(ConfigError, match="precision must be one of auto, fp32, bf16"):
+        resolve_precision("fp8")
+
+
+def test_bf16_passages_keep_the_float32_vectors(real_embedder):
+    texts = [
+        "Heydar Aliyev-2023\nThe drills will be held in Kars. Units left Nakhchivan for the border.",
+        "The ferry crossing took 19 hours. Eight inches of rain fell overnight.",
+    ]
+    spans = [[(19, 52), (53, len(texts[0]))], [(0, 32), (33, len(texts[1]))]]
+    saved = real_embedder.precision
+    try:
+        real_embedder.precision = "fp32"
+        full = real_embedder.encode_passages(texts, spans)
+        real_embedder.precision = "bf16"
+        half = real_embedder.encode_passages(texts, spans)
+    finally:
+        real_embedder.precision = saved
+    for a, b in zip(full, half):
+        assert float(a.vector @ b.vector) > 0.999
+        assert (a.sentence_vectors * b.sentence_vectors).sum(axis=1).min() > 0.999

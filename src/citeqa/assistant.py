@@ -103,7 +103,9 @@ class Assistant:
             return cls.open(path, config=cfg, embedder=embedder, model=cfg.model)
         except KBNotFoundError:
             pass
-        emb = embedder or load_embedder(cfg.model, device=cfg.device, batch_size=cfg.batch_size)
+        emb = embedder or load_embedder(
+            cfg.model, device=cfg.device, batch_size=cfg.batch_size, precision=cfg.precision
+        )
         # The model and chunker are the knowledge base's identity (manifest fields of their own);
         # the rest it keeps as the settings it was built with, those that differ from the defaults.
         settings = {k: v for k, v in cfg.to_dict(changed_only=True).items() if k not in ("model", "chunk")}
@@ -116,7 +118,10 @@ class Assistant:
         with self._load_lock:
             if self._embedder is None:
                 self._embedder = load_embedder(
-                    self.config.model, device=self.config.device, batch_size=self.config.batch_size
+                    self.config.model,
+                    device=self.config.device,
+                    batch_size=self.config.batch_size,
+                    precision=self.config.precision,
                 )
                 if self._embedder.dim != self.kb.manifest.dim:
                     raise KBMismatchError(

@@ -38,6 +38,7 @@ class FusionMethod(str, Enum):
 
 
 FUSIONS = tuple(m.value for m in FusionMethod)
+PRECISIONS = ("auto", "fp32", "bf16")  # passage embedding (embed.resolve_precision)
 
 
 def default_kb_path() -> Path:
@@ -138,6 +139,7 @@ class Config:
     chunk: ChunkSettings = field(default_factory=ChunkSettings)
     retriever: str = "hybrid"  #: "dense", "lexical" (BM25) or "hybrid" (both, fused)
     device: str = "cpu"
+    precision: str = "auto"  #: passage embedding: "auto" (bf16 where the CPU has it), "fp32" or "bf16"
     fusion: FusionMethod = Fusion.method  #: "score" (weighted sum of scaled scores) or "rrf"
     dense_weight: float = Fusion.dense_weight  #: fusion weight of the passage's cosine
     sentence_weight: float = Fusion.sentence_weight  #: ... of its best sentence's cosine; BM25 the rest
@@ -152,6 +154,8 @@ class Config:
         if self.retriever not in RETRIEVERS:
             raise ConfigError(f"retriever must be one of {', '.join(RETRIEVERS)}; got {self.retriever!r}")
         object.__setattr__(self, "fusion", self.fusion_settings().method)
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not self.model.strip():
             raise ConfigError("model must name a sentence-transformers model or a local path")
 
