@@ -55,7 +55,7 @@ def main() -> None:
         if gold.article_id in half_b:
             ans_conf.append(a.confidence)
             ans_ok.append(ok and not a.abstained)
-            qvec, cands = qa._retrieve(q.question, 80)
+            qvec, cands = qa.candidates(q.question, 80)
             kept = [c for c in cands if c.hit.passage.article_id != gold.article_id][: qa.config.top_k]
             una_conf.append(compose(q.question, qvec, kept, {}, qa.composer).confidence)
     n = len(qs)

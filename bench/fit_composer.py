@@ -48,7 +48,7 @@ def retrieve_all(qa, questions, name: str):  # type: ignore[no-untyped-def]
     out = []
     t = time.perf_counter()
     for i, q in enumerate(questions):
-        qvec, cands = qa._retrieve(q.question, DEPTH)
+        qvec, cands = qa.candidates(q.question, DEPTH)
         out.append((q, qvec, cands))
         if i % 500 == 0:
             print(f"  {name}: {i}/{len(questions)} {time.perf_counter() - t:.0f}s", file=sys.stderr)

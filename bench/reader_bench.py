@@ -119,7 +119,7 @@ def main() -> None:
             a = assistant.ask(q.question)
             tally.add(a, q, texts, (time.perf_counter() - t0) * 1e3)
         gold = q.relevant_spans[0]
-        qvec, cands = qa._retrieve(q.question, DEPTH)
+        qvec, cands = qa.candidates(q.question, DEPTH)
         kept = [c for c in cands if c.hit.passage.article_id != gold.article_id][: qa.config.top_k]
         una_new += compose(q.question, qvec, kept, meta, qa.composer, reader=reader).abstained
         una_old += compose(q.question, qvec, kept, meta, qa.composer).abstained

@@ -10,6 +10,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from citeqa.answer import ArticleMeta, compose
 from citeqa.chat import ChatSession
 from citeqa.config import ChunkSettings, ComposerSettings, Config, default_kb_path
@@ -19,7 +21,7 @@ from citeqa.ingest import article_from_record, read_paths
 from citeqa.kb import ArticleInfo, Indexer, KnowledgeBase, Manifest
 from citeqa.onnx_query import VerifiedQuestionEncoder, load_verified
 from citeqa.reader import Reader, load_reader
-from citeqa.retrieve import Query, Retriever, prefer_articles
+from citeqa.retrieve import Candidate, Query, Retriever, prefer_articles
 from citeqa.schema import Answer, Article, Hit, IngestReport, Skipped
 from citeqa.text import check_question
 
@@ -179,7 +181,7 @@ class Assistant:
     # ---------------------------------------------------------------- reads
 
     def search(self, question: str, top_k: int | None = None) -> list[Hit]:
-        return [c.hit for c in self._retrieve(question, top_k)[1]]
+        return [c.hit for c in self.candidates(question, top_k)[1]]
 
     def ask(
         self,
@@ -195,7 +197,7 @@ class Assistant:
         t0 = time.perf_counter()
         q = check_question(question, self.config.max_question_chars)
         retrieval_text = check_question(query, self.config.max_question_chars * 4) if query else q
-        qvec, candidates = self._retrieve(retrieval_text, top_k, prefer)
+        qvec, candidates = self.candidates(retrieval_text, top_k, prefer)
         t1 = time.perf_counter()
         meta = {}
         for aid in {c.hit.passage.article_id for c in candidates}:
@@ -207,7 +209,11 @@ class Assistant:
         answer.timings_ms.update(retrieve=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, total=(t2 - t0) * 1e3)
         return answer
 
-    def _retrieve(self, text: str, top_k: int | None, prefer: Collection[str] = ()) -> tuple[object, list]:  # type: ignore[type-arg]
+    def candidates(
+        self, text: str, top_k: int | None = None, prefer: Collection[str] = ()
+    ) -> tuple[np.ndarray, list[Candidate]]:
+        """(question vector, the top_k retrieved candidates with their sentence vectors): what
+        `ask` composes an answer from; benchmarks fit and measure answers on it."""
         k = self._check_top_k(top_k)
         text = check_question(text, self.config.max_question_chars * 4)
         qvec = self.question_encoder.encode_queries([text])[0]
