@@ -47,10 +47,10 @@ def proposals_for(reader: Reader, q, qvec, cands, titles, own: bool, mode: int =
     gold_article = q.relevant_spans[0].article_id
     kept = cands if own else [c for c in cands if c.hit.passage.article_id != gold_article]
     kept = kept[:READ]
-    sents, logits, _ = score(q.question, qvec, kept, PASSAGES, titles)
+    sents, logits, table = score(q.question, qvec, kept, PASSAGES, titles)
     if not sents:
         return []
-    return propose(q.question, reader, kept, sents, logits, PASSAGES, mode)
+    return propose(q.question, reader, kept, sents, logits, PASSAGES, mode, table)
 
 
 def reader_from(args_onnx: Path | None) -> Reader:

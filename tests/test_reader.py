@@ -13,6 +13,7 @@ import pytest
 from citeqa import reader as reader_mod
 from citeqa.answer import refusal
 from citeqa.reader import MANIFEST, _whole_words, load_reader
+from citeqa.schema import Article
 from tests.conftest import round_trips
 
 SEED_ID = "heydar-aliyev-2023-drills"
@@ -122,6 +123,42 @@ def test_off_topic_questions_abstain_in_plain_words(seed_qa, question):
     assert answer.text == refusal(question)
     assert "threshold" in answer.reason or "found" in answer.reason  # the scores stay in the reason
     assert answer.hits
+
+
+SPORTS_AND_CITY = [  # a small knowledge base of our own: a winner is named, but not the one asked for
+    Article(
+        id="marathon",
+        title="Chebet wins Lakeside City Marathon",
+        text="Grace Chebet of Kenya won the Lakeside City Marathon on Sunday, finishing in 2 hours 21 "
+        "minutes. Ethiopia's Almaz Tesfaye was second, 40 seconds behind.\n\nMore than 12,000 runners "
+        "took part in the race, which started at the harbour at 7 a.m.",
+    ),
+    Article(
+        id="bridge",
+        title="Harbor bridge reopens after repairs",
+        text="The Harbor Bridge reopened to traffic on Tuesday after eight months of repairs costing 14 "
+        "million dollars. The city engineer, Maria Lopez, said the steel deck had been replaced.",
+    ),
+]
+
+
+@pytest.fixture()
+def city_qa(tmp_path, real_embedder):
+    from citeqa import Assistant
+
+    qa = Assistant.build(SPORTS_AND_CITY, kb=tmp_path / "kb", embedder=real_embedder, progress=False)
+    yield qa
+    qa.close()
+
+
+@pytest.mark.parametrize("question", ["Who won the 2022 World Cup?", "Who won the 2030 Olympics?"])
+def test_a_winner_of_something_else_is_no_answer(city_qa, question):
+    """A fresh user's report: with a marathon winner in the articles, "Who won the 2022 World Cup?"
+    was answered "Grace Chebet". The question's names and numbers missing from the passage
+    (entity_cov) now weigh in the reader's confidence."""
+    answer = city_qa.ask(question)
+    assert answer.abstained, (answer.short, answer.confidence)
+    assert city_qa.ask("Who won the Lakeside City Marathon?").short.text.startswith("Grace Chebet")
 
 
 def test_falls_back_to_the_composer_without_weights(seed_qa, tmp_path, monkeypatch, caplog):

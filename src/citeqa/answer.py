@@ -103,7 +103,9 @@ def compose(
     if reader is not None and cal is not None:
         # Read the way the calibration was fitted (bench/fit_reader.py --read-sentences).
         n_read = cal.read_sentences
-        proposals = propose(question, reader, candidates, sents, logits, settings.passages_considered, n_read)
+        proposals = propose(
+            question, reader, candidates, sents, logits, settings.passages_considered, n_read, X
+        )
         choice = choose(proposals, cal)
         if choice is None:
             return _abstain(question, hits, "the reader found no answer in the closest passages", query)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from citeqa.features import SentenceCandidate, answer_type, answer_type_spans
+from citeqa.features import SENTENCE_FEATURES, SentenceCandidate, answer_type, answer_type_spans
 from citeqa.reader import Calibration, Reader, Span
 from citeqa.retrieve import Candidate
 from citeqa.schema import Hit
@@ -35,7 +35,12 @@ SPAN_FEATURES = (
     "answer_type",  # the span overlaps a token of the kind the wh-word asks for (0.5: no kind asked)
     "in_question",  # share of the span's words already in the question (an echo is no answer)
     "log_words",  # log word count of the span
+    "entity_cov",  # share of the question's names and numbers found in the span's passage or title
+    "idf_overlap",  # the holding sentence's share of the question's rare words (the composer's feature)
 )
+
+
+_COLUMN = {name: SENTENCE_FEATURES.index(name) for name in ("entity_cov", "idf_overlap")}
 
 
 @dataclass(frozen=True)
@@ -98,8 +103,11 @@ def propose(
     logits: np.ndarray,
     passages: int,
     top_sentences: int = 0,
+    table: np.ndarray | None = None,
 ) -> list[Proposal]:
-    """The reader's best span in each window it reads (reading_windows), with its features."""
+    """The reader's best span in each window it reads (reading_windows), with its features.
+    `table`: the composer's feature rows of `sents` (features.sentence_features), for the
+    question-evidence features; without it they read as full evidence."""
     windows = reading_windows(candidates, sents, logits, passages, top_sentences)
     spans = reader.read(question, [c.hit.passage.text[a:b] for c, a, b in windows])
     kind = answer_type(question)
@@ -116,9 +124,12 @@ def propose(
         holding = [
             (i, s) for i, s in enumerate(sents) if s.hit.passage.id == p.id and s.start < b and a < s.end
         ]
+        evidence = {"entity_cov": 1.0, "idf_overlap": 1.0}
         if holding:
             q0, q1 = holding[0][1].start, holding[-1][1].end
             sentence_logit = max(float(logits[i]) for i, _ in holding)
+            if table is not None:
+                evidence = {n: max(float(table[i, _COLUMN[n]]) for i, _ in holding) for n in evidence}
         else:  # a passage without sentence spans: cite the passage itself
             q0, q1, sentence_logit = p.start, p.end, best_logit
         quote = p.text[q0 - p.start : q1 - p.start]
@@ -134,6 +145,7 @@ def propose(
             "answer_type": _typed(kind, quote, a - q0, b - q0, question),
             "in_question": sum(w.lower() in q_words for w in words) / max(len(words), 1),
             "log_words": math.log1p(len(words)),
+            **evidence,
         }
         out.append(Proposal(span, cand.hit, a, b, q0, q1, quote, feats))
     return out
