@@ -275,7 +275,14 @@ class ChatPage:
             return IngestReport(), refused
         if progress:
             progress(0.2, desc=f"Reading and embedding {len(saved)} file{'s' if len(saved) != 1 else ''}")
-        return self.qa.add(saved, progress=False), refused
+        report = self.qa.add(saved, progress=False)
+        # A copy that was skipped whole (binary, empty, unreadable) would be skipped again by every
+        # `make run`, which re-ingests the uploads folder, and the page could never remove it.
+        unread = {str(s.path) for s in report.skipped}  # a file given by path is reported by its name
+        for copy in saved:
+            if str(copy) in unread or copy.name in unread:
+                copy.unlink(missing_ok=True)
+        return report, refused
 
     def add_files(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         """The Library's upload: ingest, then show what happened and the updated list."""

@@ -590,6 +590,9 @@ def test_files_dropped_on_the_upload_panel_are_added(page, live):
 @pytest.mark.parametrize("width", [1360, 390])
 def test_send_button_lines_up_with_the_question_box(browser, live, width):
     pg = new_tab(browser, live, width=width, height=860)
+    # Under load the composer row can render after the chat's empty state: wait for both controls.
+    pg.wait_for_selector("#cq-question textarea", state="visible", timeout=30_000)
+    pg.wait_for_selector("#cq-send", state="visible", timeout=30_000)
 
     def edges() -> tuple[list[float], list[float]]:
         js = "e => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; }"

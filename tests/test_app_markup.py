@@ -103,7 +103,9 @@ def test_every_file_the_page_reads_ships_with_the_package():
     import tomllib
 
     config = tomllib.loads((APP.parent / "pyproject.toml").read_text(encoding="utf-8"))
-    globs = config["tool"]["setuptools"]["package-data"]["citeqa_app"]
+    package_data = config["tool"]["setuptools"]["package-data"]
+    globs = package_data["citeqa_app"] + [f"templates/{g}" for g in package_data["citeqa_app.templates"]]
+    assert "citeqa_app.templates" in config["tool"]["setuptools"]["packages"]
     data = [
         p.relative_to(APP).as_posix()
         for p in APP.rglob("*")

@@ -492,6 +492,20 @@ def test_upload_handler_ingests_and_reports(chat_page, tmp_path):
     assert any(c.article_id == "new" for c in answer.citations)
 
 
+def test_an_upload_skipped_whole_leaves_no_copy_behind(chat_page, tmp_path):
+    """A fresh user's report: a binary .txt and an empty one stayed in uploads/, so every `make run`
+    skipped them again and the page could never remove them."""
+    binary, empty, good = tmp_path / "binary.txt", tmp_path / "empty.txt", tmp_path / "ok.txt"
+    binary.write_bytes(b"\x00\x01\x02 not text \xff\x00")
+    empty.write_text("")
+    good.write_text("title: Lake Sevan\n\nThe water level of Lake Sevan rose by 14 centimetres.")
+    _, summary, _, _ = chat_page.add_files(
+        [str(binary), str(empty), str(good)], progress=lambda *a, **k: None
+    )
+    assert "binary.txt" in summary and "empty.txt" in summary
+    assert sorted(p.name for p in chat_page.uploads.iterdir()) == ["ok.txt"]
+
+
 # --------------------------------------------------------------------------- citeqa.web
 
 

@@ -352,4 +352,4 @@ def test_to_markdown_puts_the_short_answer_first():
     )
     session = ChatSession(assistant=None)  # type: ignore[arg-type]
     session.history.append(Turn("Where?", "Where?", answer))
-    assert "**Kars** The drills are held in Kars. [1]" in session.to_markdown()
+    assert "**Kars.** The drills are held in Kars. [1]" in session.to_markdown()  # as answer.text reads

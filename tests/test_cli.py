@@ -382,3 +382,18 @@ def test_ctrl_c_during_ingest_keeps_the_committed_batches_and_a_rerun_continues(
     report = json.loads(again.stdout)
     assert len(report["unchanged"]) == kept and len(report["added"]) == 600 - kept
     assert run("verify", kb=kb).returncode == 0
+
+
+def test_serve_on_a_busy_port_says_how_to_pick_another(tmp_path):
+    """A fresh user's report: a second `make run` printed "serving on" and then Gradio's advice
+    about GRADIO_SERVER_PORT; it now stops first and names --port / PORT=."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run("serve", "--port", str(port), kb=tmp_path / "kb")
+    assert r.returncode == 2 and "serving on" not in r.stdout, (r.stdout, r.stderr)
+    assert f"port {port} on 127.0.0.1 is in use" in r.stderr and "--port N (make run PORT=N)" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -31,6 +31,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from citeqa.answer_direct import lead_in
 from citeqa.schema import Answer, Citation
 from citeqa.text import STOPWORDS, content_terms, squash, words
 
@@ -316,7 +317,9 @@ def _answer_markdown(answer: Answer) -> str:
     each followed by its own unescaped [n] markers."""
     if not answer.sentences:  # an abstention: "The articles don't say who ..."
         return md_escape(answer.text)
-    out = [f"**{md_escape(answer.short.text)}**"] if answer.short is not None else []
+    # "**Kars.**": the answer's own lead when it has one, else the short answer as a sentence.
+    lead = answer.lead.strip() or (lead_in(answer.short.text, "").strip() if answer.short is not None else "")
+    out = [f"**{md_escape(lead)}**"] if lead else []
     for s in answer.sentences:
         out.append(md_escape(s.text) + "".join(f" [{n}]" for n in s.citations))
     return " ".join(out)

@@ -5,8 +5,10 @@ Gradio is imported here only when `serve` is called; importing this module launc
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
+import socket
 import sys
 import warnings
 from pathlib import Path
@@ -41,6 +43,10 @@ def serve(kb: Path, host: str = "127.0.0.1", port: int = 7860) -> int:
             f"the web page needs Gradio ({exc}); install it with: pip install 'gradio>=6,<7'"
         ) from None
 
+    busy = _port_problem(host, port)  # before loading anything, and before saying "serving on"
+    if busy:
+        print(f"citeqa: error: {busy}", file=sys.stderr)
+        return 2
     qa = Assistant.open(kb)
     counts = qa.kb.counts()
     print(
@@ -74,9 +80,29 @@ def serve(kb: Path, host: str = "127.0.0.1", port: int = 7860) -> int:
             max_file_size=limits.max_file_bytes,  # Gradio refuses bigger files before they arrive
             **launch_options(),
         )
-    except OSError as exc:
-        print(f"citeqa: error: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+    except OSError:  # taken between the check and the launch: Gradio's own advice names its variables
+        print(
+            f"citeqa: error: {_port_problem(host, port) or f'cannot listen on {host}:{port}'}",
+            file=sys.stderr,
+        )
         return 2
     finally:
         qa.close()
     return 0
+
+
+def _port_problem(host: str, port: int) -> str:
+    """Why the page can't listen on host:port ("" when it can): a port in use says how to pick another."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is in use (another `citeqa serve` or `make run`?); choose "
+                    "another with --port N (make run PORT=N)"
+                )
+            return f"cannot listen on {host}:{port} ({exc.strerror or exc})"
+    return ""

@@ -171,4 +171,5 @@ def article_batches(todo: Sequence[Prepared], size: int) -> Iterator[list[Prepar
 def _progress_bar(total: int) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="Embedding passages", unit="passage", file=sys.stderr)
+    # disable=None: no bar when stderr is not a terminal (a log or a pipe would get a line per update)
+    return tqdm(total=total, desc="Embedding passages", unit="passage", file=sys.stderr, disable=None)

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from citeqa.config import ChunkSettings
+from citeqa.config import DEFAULT_MODEL, ChunkSettings
 from citeqa.errors import CiteqaError, KBError
 from citeqa.kb.files import write_text_atomically
 
@@ -69,13 +69,19 @@ def read_raw(root: Path) -> dict[str, object]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise KBError(
-            f"the manifest {path} is damaged ({exc}); run `citeqa repair --kb {root}` "
-            "or rebuild with `citeqa ingest`"
-        ) from exc
+        raise KBError(damaged_advice(path, root, str(exc))) from exc
     if not isinstance(raw, dict):
-        raise KBError(f"the manifest {path} is damaged (not a JSON object); run `citeqa repair --kb {root}`")
+        raise KBError(damaged_advice(path, root, "not a JSON object"))
     return raw
+
+
+def damaged_advice(path: Path, root: Path, why: str) -> str:
+    """What to do about a damaged manifest: repair needs the model's name when the manifest lost it,
+    so say so up front (a fresh user ran the advised command and was asked for --model)."""
+    return (
+        f"the manifest {path} is damaged ({why}); run `citeqa repair --kb {root} --model NAME` with the "
+        f"model it was built with (the default is {DEFAULT_MODEL}), or rebuild with `citeqa ingest`"
+    )
 
 
 def damage(m: dict[str, object]) -> str:

@@ -67,10 +67,7 @@ class KnowledgeBase:
             if raw.get("format") != FORMAT:
                 raise ValueError(f"format is {raw.get('format')!r}, expected {FORMAT!r}")
         except (ValueError, KeyError, TypeError) as exc:
-            raise KBError(
-                f"the manifest {mpath} is damaged ({exc}); run `citeqa repair --kb {root}` "
-                "or rebuild with `citeqa ingest`"
-            ) from exc
+            raise KBError(manifest_file.damaged_advice(mpath, root, str(exc))) from exc
         if manifest.format_version != FORMAT_VERSION:
             raise KBMismatchError(
                 f"{root} has knowledge-base format {manifest.format_version}, this citeqa reads "
