@@ -352,8 +352,9 @@ def test_ctrl_c_during_ingest_keeps_the_committed_batches_and_a_rerun_continues(
 
     docs = tmp_path / "docs"
     docs.mkdir()
-    for i in range(600):  # about 7 s of embedding at bfloat16's 90 passages/s: time to interrupt it
-        (docs / f"a{i:03d}.txt").write_text(f"Report {i}\n\nThe river {i} rose by {i} inches overnight.\n")
+    body = " ".join(f"The river rose by {k} inches overnight at gauge {k}." for k in range(15))
+    for i in range(600):  # ~150-word passages: about 7 s of embedding at bfloat16's 90 passages/s
+        (docs / f"a{i:03d}.txt").write_text(f"Report {i}\n\n{body} Report {i} ends.\n")
     kb = tmp_path / "kb"
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1")
     cmd = [sys.executable, "-m", "citeqa.cli", "ingest", str(docs), "--kb", str(kb), "--commit-every", "16"]
