@@ -358,7 +358,17 @@ def test_ctrl_c_during_ingest_keeps_the_committed_batches_and_a_rerun_continues(
     kb = tmp_path / "kb"
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1")
     cmd = [sys.executable, "-m", "citeqa.cli", "ingest", str(docs), "--kb", str(kb), "--commit-every", "16"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO,
+        text=True,
+        # A suite started in the background (nohup, `&`) ignores SIGINT, and children inherit that:
+        # give the child the default, as a terminal would, so Ctrl-C reaches it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 240
     committed = 0
     while committed < 16 and proc.poll() is None and time.monotonic() < deadline:
