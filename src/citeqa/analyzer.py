@@ -11,7 +11,7 @@ from citeqa.errors import MissingDependencyError
 
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
 STEMMER = "english"
-STOPWORDS = "bm25s-en"
+STOPWORDS_NAME = "bm25s-en"  # recorded in each index file: a change forces a rebuild
 
 
 class _Stems(dict[str, str]):

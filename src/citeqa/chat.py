@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from citeqa.answer_direct import lead_in
+from citeqa.markers import marked
 from citeqa.schema import Answer, Citation
 from citeqa.text import STOPWORDS, content_terms, squash, words
 
@@ -321,7 +322,7 @@ def _answer_markdown(answer: Answer) -> str:
     lead = answer.lead.strip() or (lead_in(answer.short.text, "").strip() if answer.short is not None else "")
     out = [f"**{md_escape(lead)}**"] if lead else []
     for s in answer.sentences:
-        out.append(md_escape(s.text) + "".join(f" [{n}]" for n in s.citations))
+        out.append(marked(md_escape(s.text), s.citations))
     return " ".join(out)
 
 

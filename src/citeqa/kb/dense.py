@@ -44,8 +44,7 @@ class DenseIndex:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def ids(self) -> set[int]:
-        index = self.current()
-        return {int(index.id_map.at(i)) for i in range(index.ntotal)}
+        return _ids_of(self.current())
 
     def apply(self, written: Written, index: Any, *, save: bool = True) -> None:
         """Bring `index` (the previous generation's) to a committed write's generation, then persist it."""
@@ -77,8 +76,8 @@ class DenseIndex:
         if index.ntotal != len(vids):
             return f"holds {index.ntotal} vectors for {len(vids)} passages"
         try:
-            ids = {int(index.id_map.at(i)) for i in range(index.ntotal)}
-        except AttributeError:
+            ids = _ids_of(index)
+        except AttributeError:  # not an id-mapped index
             ids = set()
         return "" if ids == vids else "holds other ids than the store's passages"
 
@@ -122,3 +121,8 @@ class DenseIndex:
         with contextlib.suppress(OSError, RuntimeError):
             self.save(index, gen)
         return index
+
+
+def _ids_of(index: Any) -> set[int]:
+    """The vector ids an IndexIDMap2 holds."""
+    return {int(index.id_map.at(i)) for i in range(index.ntotal)}

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from citeqa.analyzer import STEMMER, STOPWORDS, TOKEN, Analyzer
+from citeqa.analyzer import STEMMER, STOPWORDS_NAME, TOKEN, Analyzer
 from citeqa.kb.files import sweep_generations, write_bytes_atomically
 
 FORMAT = "citeqa-lexical"
@@ -175,7 +175,7 @@ def _settings(generation: int, n: int) -> dict[str, object]:
         "method": METHOD,
         "tokens": TOKEN.pattern,
         "stemmer": STEMMER,
-        "stopwords": STOPWORDS,
+        "stopwords": STOPWORDS_NAME,
         "generation": generation,
         "passages": n,
     }

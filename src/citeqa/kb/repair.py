@@ -30,7 +30,7 @@ from citeqa.kb import manifest as manifest_file
 from citeqa.kb.indexer import Indexer
 from citeqa.kb.lexical import LexicalIndex
 from citeqa.kb.manifest import MANIFEST, Manifest
-from citeqa.kb.records import DB, integrity, stored_summary
+from citeqa.kb.sqlite import DB, integrity, stored_summary
 from citeqa.kb.store import KnowledgeBase
 
 

@@ -31,7 +31,8 @@ from citeqa.kb.dense import DenseIndex
 from citeqa.kb.lexical import LexicalCache
 from citeqa.kb.lock import writer_lock
 from citeqa.kb.manifest import FORMAT, FORMAT_VERSION, MANIFEST, Manifest
-from citeqa.kb.records import DB, ArticleInfo, Records, Upsert
+from citeqa.kb.records import ArticleInfo, Records, Upsert
+from citeqa.kb.sqlite import DB
 from citeqa.schema import Article, Passage
 
 
@@ -160,7 +161,7 @@ class KnowledgeBase:
                 cache = LexicalCache(
                     self.path, lambda: self.generation, lambda: self.counts()["passages"], self.passage_texts
                 )
-                self._on_write.append(cache.after_write)
+                self.on_write(cache.after_write)
                 self._lexical = cache
             return self._lexical
 
