@@ -24,6 +24,7 @@ def seed_qa(seed_kb, real_embedder):
     yield qa
     qa.close()
 
+
 GOLDEN = [
     (
         "Where will the Heydar Aliyev-2023 drills be held?",

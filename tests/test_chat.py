@@ -69,9 +69,7 @@ def test_sessions_survive_concurrent_use(seed_qa):
 def _prev(question: str, quote: str, article: str = "a", names: tuple[str, ...] = ()) -> Turn:
     """A previous turn answered by one cited sentence (no model needed)."""
     cite = Citation(1, article, f"{article}#0", 0, len(quote), quote, "", "", "")
-    answer = Answer(
-        question, quote, (AnswerSentence(quote, (1,)),), (cite,), (), False, 0.8
-    )
+    answer = Answer(question, quote, (AnswerSentence(quote, (1,)),), (cite,), (), False, 0.8)
     return Turn(question, question, answer, False, (article,), names or tuple(chat.names(question)))
 
 

@@ -114,6 +114,12 @@ class Assistant:
         manifest = Manifest(model=cfg.model, dim=emb.dim, chunker=cfg.chunk.to_dict(), settings=settings)
         return cls(KnowledgeBase.create(path, manifest), cfg, emb)
 
+    def set_index(self, setting: str) -> bool:
+        """The dense index's kind: "auto" (exact search, then IVF from 200k passages), "flat"
+        (always exact) or "ivf" (approximate, smaller). Kept by the knowledge base; the index is
+        rebuilt from the stored vectors when it changes (no re-embedding). True if it changed."""
+        return self.kb.set_index(setting)
+
     @property
     def embedder(self) -> Embedder:
         """Loaded on first use, so listing or removing articles never imports the model stack."""

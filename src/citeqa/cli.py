@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from citeqa.config import Config, default_kb_path
+from citeqa.config import INDEXES, Config, default_kb_path
 from citeqa.errors import CiteqaError, IngestInterrupted, InputError
 from citeqa.markers import cited_text
 from citeqa.schema import Answer, IngestReport
@@ -36,7 +36,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     config = Config(model=args.model) if args.model else Config()
     if args.commit_every is not None:
         config = config.with_(commit_every=args.commit_every)
+    if args.index is not None:  # a new knowledge base keeps it; an existing one switches below
+        config = config.with_(index=args.index)
     qa = Assistant.create(_kb(args), config=config)
+    if args.index is not None:
+        qa.set_index(args.index)
     report, notes = _add_noting_encodings(qa, args.paths, progress=not args.quiet)
     if args.prune:
         keep = {*report.added, *report.updated, *report.unchanged}
@@ -225,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="passages embedded between commits (default 512): an interrupted ingest keeps every "
         "commit, and running it again continues",
+    )
+    p.add_argument(
+        "--index",
+        choices=INDEXES,
+        default=None,
+        help="dense index, kept by the knowledge base: auto (exact, then IVF from 200k passages; the "
+        "default), flat (always exact) or ivf (approximate, a quarter of the memory)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_ingest)

@@ -39,6 +39,7 @@ class FusionMethod(str, Enum):
 
 FUSIONS = tuple(m.value for m in FusionMethod)
 PRECISIONS = ("auto", "fp32", "bf16")  # passage embedding (embed.resolve_precision)
+INDEXES = ("auto", "flat", "ivf")  # the dense index ladder (kb/ladder.py)
 
 
 def default_kb_path() -> Path:
@@ -144,6 +145,7 @@ class Config:
     dense_weight: float = Fusion.dense_weight  #: fusion weight of the passage's cosine
     sentence_weight: float = Fusion.sentence_weight  #: ... of its best sentence's cosine; BM25 the rest
     rrf_k: int = Fusion.rrf_k  #: rank offset of reciprocal rank fusion
+    index: str = "auto"  #: dense index of a new knowledge base: "auto" (by size), "flat" (exact) or "ivf"
     reader: bool = True  #: direct answers from the trained span reader; False: the sentence composer
     composer: ComposerSettings = field(default_factory=ComposerSettings)  #: the sentence composer
 
@@ -156,6 +158,8 @@ class Config:
         object.__setattr__(self, "fusion", self.fusion_settings().method)
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.index not in INDEXES:
+            raise ConfigError(f"index must be one of {', '.join(INDEXES)}, got {self.index!r}")
         if not self.model.strip():
             raise ConfigError("model must name a sentence-transformers model or a local path")
 

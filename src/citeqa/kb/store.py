@@ -16,6 +16,7 @@ on open (no re-embedding). Readers notice another process's commit by the genera
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import threading
@@ -26,6 +27,7 @@ import numpy as np
 
 from citeqa.config import canonical_model
 from citeqa.errors import ConfigError, KBError, KBMismatchError, KBNotFoundError
+from citeqa.kb import ladder
 from citeqa.kb import manifest as manifest_file
 from citeqa.kb.dense import DenseIndex
 from citeqa.kb.lexical import LexicalCache
@@ -43,7 +45,7 @@ class KnowledgeBase:
         self.path = path
         self.manifest = manifest
         self.records = records
-        self.dense = DenseIndex(records)
+        self.dense = DenseIndex(records, index_setting(manifest))
         self._lexical: LexicalCache | None = None
         self._lexical_lock = threading.Lock()
         self._on_write: list[Callable[[int], None]] = []
@@ -182,7 +184,7 @@ class KnowledgeBase:
         if not upserts and not removes:
             return
         with self.records.guard(), self.writing():
-            index = self.dense.current()
+            index = self.dense.writable()
             written = self.records.write(upserts, removes)
             # Committed. Bring the in-memory index to the new generation, then persist it.
             self.dense.apply(written, index, save=refresh_caches)
@@ -208,6 +210,24 @@ class KnowledgeBase:
     def on_write(self, hook: Callable[[int], None]) -> None:
         """Call `hook(generation)` after each committed write, with the writer lock still held."""
         self._on_write.append(hook)
+
+    def set_index(self, setting: str) -> bool:
+        """Choose the dense index's kind on the ladder ("auto", "flat" or "ivf"; ladder.py), kept in
+        the manifest; the index is rebuilt now if it is not of that kind. True if it changed."""
+        if setting not in ladder.KINDS:
+            raise ConfigError(f"index must be one of {', '.join(ladder.KINDS)}, got {setting!r}")
+        if setting == index_setting(self.manifest):
+            return False
+        settings = {k: v for k, v in self.manifest.settings.items() if k != "index"}
+        if setting != "auto":
+            settings["index"] = setting
+        with self.records.guard(), self.writing():
+            self.manifest = dataclasses.replace(self.manifest, settings=settings)
+            self.dense.setting = setting
+            self.dense.forget()  # the next use loads the file if it fits, else rebuilds it
+            self.dense.current()
+            self.write_manifest()
+        return True
 
     def write_manifest(self) -> None:
         """Rewrite manifest.json with the store's counts and generation now."""
@@ -235,6 +255,12 @@ class KnowledgeBase:
         damaged = sorted(self.records.damaged_articles().items())
         problems += [f"article {a} {why}" for a, why in damaged][:20]
         return problems
+
+
+def index_setting(manifest: Manifest) -> str:
+    """The ladder setting a knowledge base keeps (in its manifest's settings; "auto" when absent)."""
+    value = manifest.settings.get("index", "auto")
+    return value if value in ladder.KINDS else "auto"
 
 
 def check_folder(root: Path) -> None:
