@@ -19,6 +19,7 @@ from bench.common import RUNS
 from bench.scale_lexical import paragraphs
 
 BASE = RUNS / "scale" / "base.npz"
+TUNE = RUNS / "scale" / "tune.npz"
 
 
 def load() -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
@@ -27,6 +28,35 @@ def load() -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
         build()
     with np.load(BASE, allow_pickle=False) as z:
         return z["texts"].tolist(), z["vectors"], z["questions"].tolist(), z["qvectors"]
+
+
+def tuning_questions(n: int = 500) -> np.ndarray:
+    """N SQuADShifts questions embedded as queries: what settings (IVF's nprobe) are chosen on,
+    so SQuAD dev questions stay for reporting."""
+    if not TUNE.exists():
+        import json
+        import random
+
+        from bench.common import DATA
+        from bench.scale_lexical import SHIFTS
+        from citeqa.embed import load_embedder
+
+        qs = []
+        for name in SHIFTS:
+            path = DATA / "squadshifts" / name
+            if path.exists():
+                qs += [
+                    p["qas"][0]["question"]
+                    for a in json.loads(path.read_text())["data"]
+                    for p in a["paragraphs"]
+                    if p["qas"]
+                ]
+        qs = random.Random(0).sample(qs, min(n, len(qs)))
+        np.savez(
+            TUNE, questions=np.array(qs), qvectors=np.asarray(load_embedder().encode_queries(qs), np.float32)
+        )
+    with np.load(TUNE, allow_pickle=False) as z:
+        return z["qvectors"][:n]
 
 
 def perturbed_vectors(base: np.ndarray, n: int, rng: np.random.Generator, noise: float = 0.05) -> np.ndarray:
