@@ -43,6 +43,7 @@ class DenseIndex:
         index = self.current()
         if index.ntotal == 0:
             return []
+        ladder.threads(1)
         scores, ids = index.search(
             np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, index.ntotal)
         )
