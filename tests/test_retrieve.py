@@ -119,7 +119,7 @@ class _Fixed:
         self.name, self._ranked, self._all, self._scale = name, ranked, all_scores, scale
         self.asked: list[list[int]] = []
 
-    def rank(self, query, k):
+    def rank(self, query, k, allowed=None):
         return self._ranked[:k]
 
     def score_of(self, query, vids):

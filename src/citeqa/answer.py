@@ -11,7 +11,7 @@ calibrated threshold the assistant abstains and says why.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from citeqa.reader import Reader
 from citeqa.retrieve import Candidate
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit, ShortAnswer
 from citeqa.text import squash
+from citeqa.timewords import QuestionTime
 
 _ANSWER_TYPE = SENTENCE_FEATURES.index("answer_type")
 MODEL = answer_model.load()
@@ -90,9 +91,25 @@ def compose(
     *,
     query: str = "",
     reader: Reader | None = None,
+    when: QuestionTime | None = None,
 ) -> Answer:
     """The answer: with a reader, its span first and the sentence that says it (answer_direct.py);
-    without one, the best-scored sentences."""
+    without one, the best-scored sentences. `when`: how the question's time was read (its note
+    goes with the answer; with the reader, the latest of differing accounts wins)."""
+    answer = _compose(question, qvec, candidates, meta, settings, query, reader, when)
+    return replace(answer, note=when.note) if when is not None and when.note else answer
+
+
+def _compose(
+    question: str,
+    qvec: np.ndarray,
+    candidates: Sequence[Candidate],
+    meta: Mapping[str, ArticleMeta],
+    settings: ComposerSettings | None,
+    query: str,
+    reader: Reader | None,
+    when: QuestionTime | None,
+) -> Answer:
     settings = settings or ComposerSettings()
     hits = tuple(c.hit for c in candidates)
     titles = {aid: m.title for aid, m in meta.items()}
@@ -106,7 +123,9 @@ def compose(
         proposals = propose(
             question, reader, candidates, sents, logits, settings.passages_considered, n_read, X
         )
-        choice = choose(proposals, cal)
+        published = {aid: m.published for aid, m in meta.items()}
+        newest = when is not None and when.window is not None and when.window.newest
+        choice = choose(proposals, cal, published, newest)
         if choice is None:
             return _abstain(question, hits, "the reader found no answer in the closest passages", query)
         if choice.p_sentence < cal.abstain_below:
@@ -185,7 +204,10 @@ def _direct(
     if choice.p_short >= short_above:
         short = ShortAnswer(p.span.text, p.hit.passage.article_id, p.start, p.end, citation=1)
     sentence = AnswerSentence(squash(p.quote), (1,))
-    lead = lead_in(short.text, p.quote) if short else ""
+    if short:
+        lead = lead_in(short.text, p.quote, choice.as_of)
+    else:
+        lead = f"As of {choice.as_of}: " if choice.as_of else ""
     return Answer(
         question=question,
         text=lead + sentence.text,
@@ -197,6 +219,7 @@ def _direct(
         confidence=choice.p_sentence,
         short=short,
         query=query or question,
+        as_of=choice.as_of,
     )
 
 

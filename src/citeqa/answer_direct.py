@@ -13,8 +13,8 @@ in models/reader.json, read into `reader.Calibration`):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -166,19 +166,49 @@ class Choice:
     proposal: Proposal
     p_sentence: float
     p_short: float
+    as_of: str = ""  #: the day of the account chosen over an earlier one that said otherwise
 
 
-def choose(proposals: Sequence[Proposal], calibration: Calibration) -> Choice | None:
-    """The proposal whose sentence most likely answers (ties: the higher-ranked passage)."""
+# A later account replaces the likeliest one when its sentence is at least this likely relative
+# to the best (and clears the abstention threshold): news updates a figure from day to day ("the
+# toll rose to 19"), and the reader has no reason to prefer either report. Not fitted: no dated
+# question set exists here; tests/test_answer_dates.py checks the behaviour on a dated series.
+LATER_RATIO = 0.6
+
+
+def choose(
+    proposals: Sequence[Proposal],
+    calibration: Calibration,
+    published: Mapping[str, str] | None = None,
+    newest: bool = False,
+) -> Choice | None:
+    """The proposal whose sentence most likely answers (ties: the higher-ranked passage). With the
+    articles' `published` days: when likely proposals from differently dated articles give different
+    answers (or the question asks for the newest, `newest`), the latest account wins, and the choice
+    records its day."""
     scored = [
         Choice(p, calibration.sentence.probability(p.features), calibration.short.probability(p.features))
         for p in proposals
     ]
-    return max(scored, key=lambda c: (c.p_sentence, c.p_short, -c.proposal.hit.rank), default=None)
+    best = max(scored, key=lambda c: (c.p_sentence, c.p_short, -c.proposal.hit.rank), default=None)
+    if best is None or not published:
+        return best
+    floor = max(calibration.abstain_below, LATER_RATIO * best.p_sentence)
+    day = {id(c): published.get(c.proposal.hit.passage.article_id, "")[:10] for c in scored}
+    rivals = [c for c in scored if c.p_sentence >= floor and day[id(c)]]
+    answers = {squash(c.proposal.span.text).lower() for c in rivals}
+    days = {day[id(c)] for c in rivals}
+    if len(days) < 2 or (len(answers) < 2 and not newest):
+        return best
+    latest = max(rivals, key=lambda c: (day[id(c)], c.p_sentence, c.p_short, -c.proposal.hit.rank))
+    return replace(latest, as_of=day[id(latest)])
 
 
-def lead_in(short: str, quote: str) -> str:
-    """ "Kars. " before the cited sentence, unless the span is the whole sentence."""
+def lead_in(short: str, quote: str, as_of: str = "") -> str:
+    """ "Kars. " before the cited sentence, unless the span is the whole sentence; "19 (as of
+    2024-03-02). " when the answer is the latest of accounts that differ."""
+    dated = f" (as of {as_of})" if as_of else ""
     if squash(short) == squash(quote):
-        return ""
-    return squash(short) + ("" if short.rstrip()[-1:] in ".!?" else ".") + " "
+        return f"As of {as_of}: " if as_of else ""
+    text = squash(short).rstrip(".!?") if dated else squash(short)
+    return text + dated + ("" if text.rstrip()[-1:] in ".!?" else ".") + " "

@@ -21,9 +21,11 @@ from citeqa.ingest import article_from_record, read_paths
 from citeqa.kb import ArticleInfo, Indexer, KnowledgeBase, Manifest
 from citeqa.onnx_query import VerifiedQuestionEncoder, load_verified
 from citeqa.reader import Reader, load_reader
-from citeqa.retrieve import Candidate, Query, Retriever, prefer_articles
+from citeqa.retrieve import PREFER_BOOST, Candidate, Query, Retriever, boost
 from citeqa.schema import Answer, Article, Hit, IngestReport, Skipped
+from citeqa.scope import Scope
 from citeqa.text import check_question
+from citeqa.timewords import WINDOW_BOOST, QuestionTime, read_time
 
 if TYPE_CHECKING:
     from citeqa.evaluate.results import EvalReport
@@ -186,8 +188,8 @@ class Assistant:
 
     # ---------------------------------------------------------------- reads
 
-    def search(self, question: str, top_k: int | None = None) -> list[Hit]:
-        return [c.hit for c in self.candidates(question, top_k)[1]]
+    def search(self, question: str, top_k: int | None = None, *, scope: Scope | None = None) -> list[Hit]:
+        return [c.hit for c in self.candidates(question, top_k, scope=scope)[1]]
 
     def ask(
         self,
@@ -196,39 +198,70 @@ class Assistant:
         *,
         query: str | None = None,
         prefer: Collection[str] = (),
+        as_of: object = None,
+        articles: object = (),
+        sources: object = (),
+        since: object = None,
+        until: object = None,
     ) -> Answer:
         """Answer from the articles, every sentence cited; abstains when they don't say. `query` is
         what to search for when it differs from the question, `prefer` article ids whose passages
-        win close calls (a chat follow-up prefers the articles its conversation cited)."""
+        win close calls (a chat follow-up prefers the articles its conversation cited).
+
+        Scope (scope.py; applied inside retrieval): `as_of` (a date or "2024-03-05": later
+        articles are invisible, and "this week", "yesterday", "latest" in the question are read
+        against it; default today, or the newest article's day when that is over a month old),
+        `articles` (ids), `sources` (names), `since`/`until` (days, inclusive)."""
         t0 = time.perf_counter()
         q = check_question(question, self.config.max_question_chars)
         retrieval_text = check_question(query, self.config.max_question_chars * 4) if query else q
-        qvec, candidates = self.candidates(retrieval_text, top_k, prefer)
+        scope = Scope.of(articles=articles, sources=sources, since=since, until=until, as_of=as_of)
+        when = read_time(q, scope.as_of, self.kb.newest_published)
+        qvec, candidates = self.candidates(retrieval_text, top_k, prefer, scope=scope, when=when)
         t1 = time.perf_counter()
         meta = {}
         for aid in {c.hit.passage.article_id for c in candidates}:
             art = self.kb.get_article(aid)
             if art is not None:
                 meta[aid] = ArticleMeta(art.title, art.source, art.published)
-        answer = compose(q, qvec, candidates, meta, self.composer, query=retrieval_text, reader=self.reader)
+        answer = compose(
+            q, qvec, candidates, meta, self.composer, query=retrieval_text, reader=self.reader, when=when
+        )
         t2 = time.perf_counter()
         answer.timings_ms.update(retrieve=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, total=(t2 - t0) * 1e3)
         return answer
 
     def candidates(
-        self, text: str, top_k: int | None = None, prefer: Collection[str] = ()
+        self,
+        text: str,
+        top_k: int | None = None,
+        prefer: Collection[str] = (),
+        *,
+        scope: Scope | None = None,
+        when: QuestionTime | None = None,
     ) -> tuple[np.ndarray, list[Candidate]]:
         """(question vector, the top_k retrieved candidates with their sentence vectors): what
-        `ask` composes an answer from; benchmarks fit and measure answers on it."""
+        `ask` composes an answer from; benchmarks fit and measure answers on it. `scope` filters
+        inside retrieval; `when` (a question's time, timewords.read_time) makes passages of
+        articles inside its window win close calls, as `prefer` does for those articles."""
         k = self._check_top_k(top_k)
         text = check_question(text, self.config.max_question_chars * 4)
         qvec = self.question_encoder.encode_queries([text])[0]
-        if not prefer:
-            return qvec, self.retriever.retrieve(Query(text, qvec), k, depth=self.config.candidates)
+        allowed = self.kb.vids_in(scope) if scope is not None else None
+        dated = when is not None and when.window is not None and when.window.start is not None
+        if not prefer and not dated:
+            return qvec, self.retriever.retrieve(Query(text, qvec), k, self.config.candidates, allowed)
         pool = self.retriever.retrieve(
-            Query(text, qvec), max(k, self.config.candidates), depth=self.config.candidates
+            Query(text, qvec), max(k, self.config.candidates), self.config.candidates, allowed
         )
-        return qvec, prefer_articles(pool, prefer, k)
+        published = self.kb.published(sorted({c.hit.passage.article_id for c in pool})) if dated else {}
+
+        def bonus(c: Candidate) -> float:
+            aid = c.hit.passage.article_id
+            in_window = when is not None and when.in_window(published.get(aid, ""))
+            return (PREFER_BOOST if aid in prefer else 0.0) + (WINDOW_BOOST if in_window else 0.0)
+
+        return qvec, boost(pool, bonus, k)
 
     def _check_top_k(self, top_k: int | None) -> int:
         if top_k is None:

@@ -14,7 +14,7 @@ without XQuAD's paragraphs), where it beat RRF, weighted RRF, min-max and z-scor
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -48,8 +48,8 @@ class Ranked:
 class Ranker(Protocol):
     name: str
 
-    def rank(self, query: Query, k: int) -> list[Ranked]:
-        """The top k passages, best first, ties broken by vector id."""
+    def rank(self, query: Query, k: int, allowed: np.ndarray | None = None) -> list[Ranked]:
+        """The top k passages (among `allowed` vector ids when given), best first, ties by vector id."""
         ...
 
     def score_of(self, query: Query, vids: Sequence[int]) -> dict[int, float]:
@@ -69,8 +69,8 @@ class DenseRanker:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
 
-    def rank(self, query: Query, k: int) -> list[Ranked]:
-        found = self.kb.search(query.vector, k)
+    def rank(self, query: Query, k: int, allowed: np.ndarray | None = None) -> list[Ranked]:
+        found = self.kb.search(query.vector, k, allowed)
         # Stable tie-break on the vector id so equal scores always come out in the same order.
         found.sort(key=lambda t: (-t[1], t[0]))
         return [Ranked(vid, score, r) for r, (vid, score) in enumerate(found, start=1)]
@@ -152,8 +152,8 @@ class LexicalRanker:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.cache = kb.lexical
 
-    def rank(self, query: Query, k: int) -> list[Ranked]:
-        found = self.cache.search(query.text, k)
+    def rank(self, query: Query, k: int, allowed: np.ndarray | None = None) -> list[Ranked]:
+        found = self.cache.search(query.text, k, allowed)
         return [Ranked(vid, score, r) for r, (vid, score) in enumerate(found, start=1)]
 
     def score_of(self, query: Query, vids: Sequence[int]) -> dict[int, float]:
@@ -181,8 +181,12 @@ class Retriever:
             rankers.append(LexicalRanker(kb))
         return cls(kb, rankers, config.fusion_settings())
 
-    def retrieve(self, query: Query, k: int, depth: int = 50) -> list[Candidate]:
-        rankings = {r.name: r.rank(query, max(k, depth)) for r in self.rankers}
+    def retrieve(
+        self, query: Query, k: int, depth: int = 50, allowed: np.ndarray | None = None
+    ) -> list[Candidate]:
+        """The top k passages; with `allowed` (a scope's vector ids) every ranker searches among
+        those only, so a narrow scope still gets its best passages."""
+        rankings = {r.name: r.rank(query, max(k, depth), allowed) for r in self.rankers}
         scores = {name: {x.vid: x.score for x in ranking} for name, ranking in rankings.items()}
         scales: dict[str, float] = {}
         if len(self.rankers) > 1 and self.fusion.method == FusionMethod.SCORE:
@@ -227,13 +231,12 @@ PREFER_BOOST = 0.2
 
 def prefer_articles(candidates: Sequence[Candidate], prefer: Collection[str], k: int) -> list[Candidate]:
     """The top k once passages of the `prefer` articles get PREFER_BOOST on their fused score: a
-    follow-up stays with the conversation's article unless another passage is clearly better.
-    Scores are kept as retrieved (they are what the sources panel shows); ranks follow the new order."""
-    boosted = sorted(
-        candidates,
-        key=lambda c: (
-            -(c.hit.score + (PREFER_BOOST if c.hit.passage.article_id in prefer else 0.0)),
-            c.hit.rank,
-        ),
-    )
+    follow-up stays with the conversation's article unless another passage is clearly better."""
+    return boost(candidates, lambda c: PREFER_BOOST if c.hit.passage.article_id in prefer else 0.0, k)
+
+
+def boost(candidates: Sequence[Candidate], bonus: Callable[[Candidate], float], k: int) -> list[Candidate]:
+    """The top k once each candidate's fused score gains `bonus(candidate)`. Scores are kept as
+    retrieved (they are what the sources panel shows); ranks follow the new order."""
+    boosted = sorted(candidates, key=lambda c: (-(c.hit.score + bonus(c)), c.hit.rank))
     return [replace(c, hit=replace(c.hit, rank=r)) for r, c in enumerate(boosted[:k], start=1)]

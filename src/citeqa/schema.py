@@ -123,6 +123,8 @@ class Answer:
     reason: str = ""  # why the assistant abstained (empty when it answered)
     query: str = ""  # the retrieval query actually used (differs for chat follow-ups)
     lead: str = ""  # the short answer before the sentences ("Kars. "), part of `text`
+    as_of: str = ""  # the day the answer speaks as of, when later articles changed an earlier account
+    note: str = ""  # how the question's relative time was read ("this week" read as ...)
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, object]:
@@ -160,6 +162,10 @@ class Answer:
             out["reason"] = self.reason
         if self.query and self.query != self.question:
             out["query"] = self.query
+        if self.as_of:
+            out["as_of"] = self.as_of
+        if self.note:
+            out["note"] = self.note
         return out
 
 

@@ -38,15 +38,14 @@ class DenseIndex:
             self._index, self._gen = self._load_or_rebuild(gen), gen
         return self._index
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Top-k (vector id, inner product) for one normalised query vector."""
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k (vector id, inner product) for one normalised query vector, among `allowed` ids
+        only when given (a scope)."""
         index = self.current()
-        if index.ntotal == 0:
+        if index.ntotal == 0 or (allowed is not None and len(allowed) == 0):
             return []
         ladder.threads(1)
-        scores, ids = index.search(
-            np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), min(k, index.ntotal)
-        )
+        scores, ids = ladder.search(index, query, k, allowed)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def ids(self) -> set[int]:

@@ -110,6 +110,28 @@ def prepared(index: Any) -> Any:
     return index
 
 
+def search(index: Any, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[Any, Any]:
+    """FAISS's (scores, ids) for one query, only among `allowed` ids when given. The filter runs
+    inside the search (an id selector), so a narrow scope still gets its k best; IVF then reads
+    more lists, in proportion to how much the scope leaves out, since the few allowed vectors may
+    sit in lists a plain search would skip."""
+    import faiss
+
+    x = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    if allowed is None:
+        return index.search(x, min(k, index.ntotal))
+    selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+    if kind_of(index) == "ivf":
+        ivf = _ivf(index)
+        share = max(1, math.ceil(ivf.ntotal / max(1, len(allowed))))
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=min(ivf.nlist, NPROBE * share))
+    else:
+        params = faiss.SearchParameters(sel=selector)
+    result = index.search(x, min(k, len(allowed), index.ntotal), params=params)
+    del selector  # the parameters hold a bare pointer to it: alive until the search returned
+    return result
+
+
 def read(path: Path, *, mapped: bool) -> Any:
     """Read an index file; `mapped`: memory-mapped and read-only (for searching only)."""
     import faiss

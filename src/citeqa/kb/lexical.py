@@ -88,11 +88,14 @@ class LexicalIndex:
         weights = np.concatenate([self.data[a:b] for a, b in spans])
         return np.bincount(docs, weights=weights, minlength=len(self.vids))
 
-    def search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
-        """Top-k (vid, score) among passages sharing a term with the query; ties by vid."""
+    def search(self, terms: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k (vid, score) among passages sharing a term with the query (and among `allowed`
+        vids when given: the scope is applied to the scores, before the cut); ties by vid."""
         s = self.scores(terms)
         if s is None or k < 1:
             return []
+        if allowed is not None:
+            s = np.where(np.isin(self.vids, allowed, assume_unique=True), s, 0.0)
         hit = np.flatnonzero(s > 0)
         if len(hit) > k:  # keep everything tied with the k-th score, so the cut is by vid too
             kth = np.partition(s[hit], len(hit) - k)[len(hit) - k]
@@ -234,8 +237,8 @@ class LexicalCache:
 
     # Terms, BM25 and the scale of one query: what the lexical ranker (retrieve.py) asks for.
 
-    def search(self, text: str, k: int) -> list[tuple[int, float]]:
-        return self.current().search(self.analyzer.terms(text), k)
+    def search(self, text: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        return self.current().search(self.analyzer.terms(text), k, allowed)
 
     def score_of(self, text: str, vids: Sequence[int]) -> dict[int, float]:
         return self.current().score_of(self.analyzer.terms(text), vids)

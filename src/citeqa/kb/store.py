@@ -36,6 +36,7 @@ from citeqa.kb.manifest import FORMAT, FORMAT_VERSION, MANIFEST, Manifest
 from citeqa.kb.records import ArticleInfo, Records, Upsert
 from citeqa.kb.sqlite import DB
 from citeqa.schema import Article, Passage
+from citeqa.scope import Scope
 
 
 class KnowledgeBase:
@@ -150,10 +151,21 @@ class KnowledgeBase:
 
     # ---------------------------------------------------------------- search
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Top-k (vector id, inner product) for one normalised query vector."""
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k (vector id, inner product) for one normalised query vector (among `allowed` ids)."""
         with self.records.guard():
-            return self.dense.search(query, k)
+            return self.dense.search(query, k, allowed)
+
+    def vids_in(self, scope: Scope) -> np.ndarray | None:
+        """The passages a scope lets a question see (ascending vector ids); None when it filters nothing."""
+        return self.records.vids_in(scope) if scope.filters else None
+
+    def newest_published(self) -> str:
+        """The latest day any article was published ("" when none is dated)."""
+        return self.records.newest_published()
+
+    def published(self, article_ids: Sequence[str]) -> dict[str, str]:
+        return self.records.published(article_ids)
 
     @property
     def lexical(self) -> LexicalCache:

@@ -1,0 +1,116 @@
+"""Questions over dated news: as of a day, relative time, and the latest account (issue 14)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from citeqa import Assistant
+from citeqa.schema import Article
+
+# A count that rises day by day, as wire updates do, and stories on other subjects around it.
+_TOLL = "Rescue teams in the Rhine valley said that {n} people have died in the floods since Tuesday."
+SERIES = [
+    Article(
+        id=f"floods-{day}",
+        title=f"Flood toll rises to {n}",
+        text=_TOLL.format(n=n) + " Roads into the valley stay closed and more rain is expected.",
+        source="Valley Post",
+        published=f"2024-03-0{day}",
+    )
+    for day, n in ((1, 12), (2, 19), (3, 27))
+] + [
+    Article(
+        id="bridge",
+        title="Harbor bridge reopens",
+        text="The harbor bridge reopened to traffic on Monday after two years of repairs.",
+        source="City Desk",
+        published="2024-02-12",
+    ),
+    Article(
+        id="election",
+        title="Mayor resigns",
+        text="Mayor Anna Berg resigned on Tuesday, citing health reasons. Her deputy takes over.",
+        source="City Desk",
+        published="2024-03-05",
+    ),
+    Article(
+        id="minister",
+        title="Minister steps down",
+        text="Transport minister Paul Kern resigned on Monday after the rail strike. A successor is due.",
+        source="Capital Wire",
+        published="2024-02-19",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def dated_kb(tmp_path_factory, real_embedder):
+    path = tmp_path_factory.mktemp("dated") / "kb"
+    Assistant.build(SERIES, kb=path, embedder=real_embedder, progress=False).close()
+    return path
+
+
+@pytest.fixture()
+def dated_qa(dated_kb, real_embedder):
+    qa = Assistant.open(dated_kb, embedder=real_embedder)
+    yield qa
+    qa.close()
+
+
+@pytest.mark.parametrize(
+    ("as_of", "count"), [("2024-03-01", "12"), ("2024-03-02", "19"), ("2024-03-03", "27")]
+)
+def test_the_answer_is_the_latest_account_as_of_the_day_asked(dated_qa, as_of, count):
+    answer = dated_qa.ask("How many people have died in the floods?", as_of=as_of)
+    assert not answer.abstained
+    assert answer.short is not None and answer.short.text == count
+    cited = {c.article_id for c in answer.citations}
+    assert cited == {f"floods-{as_of[-1]}"}
+    for c in answer.citations:  # later articles are invisible: not cited, not among the passages
+        assert c.published <= as_of
+    assert all(h.passage.article_id != "floods-3" for h in answer.hits) or as_of == "2024-03-03"
+    if as_of != "2024-03-01":  # an earlier account said otherwise: the answer says which day it is from
+        assert answer.as_of == as_of and f"(as of {as_of})" in answer.text
+        assert answer.to_dict()["as_of"] == as_of
+
+
+def test_without_a_day_an_old_archive_is_asked_as_of_its_newest_article(dated_qa):
+    answer = dated_qa.ask("How many people have died in the floods this week?")
+    assert answer.short is not None and answer.short.text == "27"
+    # today is long after March 2024: the week is the newest article's, and the answer says so
+    assert "newest article" in answer.note and "2024-03-04 to 2024-03-05" in answer.note
+
+
+@pytest.mark.parametrize(
+    ("question", "article", "read_as"),
+    [
+        ("Who resigned yesterday?", "election", "“yesterday” read as 2024-03-05"),
+        ("Who resigned last month?", "minister", "“last month” read as 2024-02-01 to 2024-02-29"),
+        ("Who resigned this week?", "election", "“this week” read as 2024-03-04 to 2024-03-06"),
+    ],
+)
+def test_relative_time_prefers_articles_of_its_window(dated_qa, question, article, read_as):
+    answer = dated_qa.ask(question, as_of="2024-03-06")
+    assert answer.citations and answer.citations[0].article_id == article
+    assert read_as in answer.note
+
+
+def test_scope_filters_inside_retrieval(dated_qa):
+    only = dated_qa.ask("How many people have died in the floods?", articles=["floods-1"])
+    assert {h.passage.article_id for h in only.hits} == {"floods-1"}
+    assert only.short is not None and only.short.text == "12"
+    desk = dated_qa.ask("What reopened?", sources=["City Desk"], until="2024-02-28")
+    assert {h.passage.article_id for h in desk.hits} == {"bridge"}
+    nothing = dated_qa.ask("What reopened?", since="2030-01-01")
+    assert nothing.abstained and not nothing.hits
+
+
+def test_bad_scope_values_are_clear_errors(dated_qa):
+    from citeqa import InputError
+
+    with pytest.raises(InputError, match="as_of must be a date like 2024-03-05"):
+        dated_qa.ask("What reopened?", as_of="last Tuesday")
+    with pytest.raises(InputError, match="since .* is after until"):
+        dated_qa.ask("What reopened?", since=dt.date(2024, 3, 5), until="2024-03-01")
