@@ -114,3 +114,23 @@ def test_bad_scope_values_are_clear_errors(dated_qa):
         dated_qa.ask("What reopened?", as_of="last Tuesday")
     with pytest.raises(InputError, match="since .* is after until"):
         dated_qa.ask("What reopened?", since=dt.date(2024, 3, 5), until="2024-03-01")
+
+
+def test_the_command_line_asks_as_of_a_day_and_within_a_scope(dated_kb, capsys, monkeypatch):
+    import json
+
+    from citeqa.cli import main
+
+    args = ["ask", "How many people have died in the floods?", "--kb", str(dated_kb)]
+    assert main([*args, "--as-of", "2024-03-02", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["short"]["text"] == "19" and out["as_of"] == "2024-03-02"
+    assert [c["published"] for c in out["citations"]] == ["2024-03-02"]
+    assert main([*args, "--article", "floods-1", "--source", "Valley Post", "--until", "2024-03-01"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("12.") and "Flood toll rises to 12, 2024-03-01" in text
+    assert main(["ask", "Who resigned yesterday?", "--kb", str(dated_kb), "--as-of", "2024-03-06"]) == 0
+    assert "(“yesterday” read as 2024-03-05 (as of 2024-03-06))" in capsys.readouterr().out
+    assert main([*args, "--as-of", "tomorrow"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "citeqa: error: --as-of must be a date like 2024-03-05, got 'tomorrow'"

@@ -84,6 +84,8 @@ def _add_noting_encodings(
 def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-def]
     # out=None prints to the current sys.stdout (a default bound at import would miss redirection).
     print(cited_text(answer), file=out)
+    if answer.note:  # how relative time in the question was read
+        print(f"({answer.note})", file=out)
     if answer.citations:
         print(file=out)
     for c in answer.citations:
@@ -104,12 +106,42 @@ def cmd_ask(args: argparse.Namespace) -> int:
     qa = Assistant.open(_kb(args))
     # Questions go through a verified ONNX export when one is cached (no torch import: about 1 s
     # from a cold process instead of 5); the first `ask` on a machine exports it, once.
-    answer = qa.ask(args.question, top_k=args.top_k)
+    answer = qa.ask(args.question, top_k=args.top_k, **_scope_args(args))
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
         print_answer(answer)
     return 0
+
+
+def _scope_args(args: argparse.Namespace) -> dict[str, object]:
+    """`ask`'s scope keywords from --as-of/--article/--source/--since/--until (scope.py checks them)."""
+    from citeqa.scope import day
+
+    return {  # dates checked here, so an error names the option the user typed
+        "as_of": day(args.as_of, "--as-of"),
+        "articles": args.article or (),
+        "sources": args.source or (),
+        "since": day(args.since, "--since"),
+        "until": day(args.until, "--until"),
+    }
+
+
+def scope_options(p: argparse.ArgumentParser) -> None:
+    """The scope options of `ask` (and of anything else that asks)."""
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="ask as of this day (2024-03-05): later articles are invisible, and 'this week', "
+        "'yesterday', 'latest' are read against it (default: today, or the newest article's day "
+        "when that is over a month old)",
+    )
+    p.add_argument("--article", action="append", metavar="ID", help="only this article (repeatable)")
+    p.add_argument(
+        "--source", action="append", metavar="NAME", help="only articles from this source (repeatable)"
+    )
+    p.add_argument("--since", metavar="DATE", help="only articles published on or after this day")
+    p.add_argument("--until", metavar="DATE", help="only articles published on or before this day")
 
 
 def _clip(line: str, limit: int = 200) -> str:
@@ -244,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, in quotes")
     kb_arg(p)
     p.add_argument("--top-k", type=_int_arg, default=None, help="passages to retrieve, 1 to 100 (default 5)")
+    scope_options(p)
     p.add_argument("--json", action="store_true", help="print the answer as JSON (citations, passages)")
     p.set_defaults(func=cmd_ask)
 
