@@ -134,3 +134,38 @@ def test_the_command_line_asks_as_of_a_day_and_within_a_scope(dated_kb, capsys, 
     assert main([*args, "--as-of", "tomorrow"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "citeqa: error: --as-of must be a date like 2024-03-05, got 'tomorrow'"
+
+
+def test_eval_honours_each_questions_day_and_splits_timed_questions(dated_kb, tmp_path, capsys):
+    import json
+
+    from citeqa.cli import main
+
+    rows = [
+        {
+            "id": "t1",
+            "question": "How many people have died in the floods?",
+            "answers": ["12"],
+            "as_of": "2024-03-01",
+        },
+        {
+            "id": "t2",
+            "question": "How many people have died in the floods?",
+            "answers": ["19"],
+            "as_of": "2024-03-02",
+        },
+        {"id": "t3", "question": "Who resigned yesterday?", "answers": ["Anna Berg"], "as_of": "2024-03-06"},
+        {"id": "t4", "question": "Who resigned last month?", "answers": ["Paul Kern"], "as_of": "2024-03-06"},
+    ]
+    qs = tmp_path / "dated.jsonl"
+    qs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["eval", str(qs), "--kb", str(dated_kb), "--out", str(tmp_path / "run"), "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["answer_hit"] == 1.0 and m["n_timed"] == 2.0
+    assert m["answer_hit_timed"] == 1.0 and m["answer_hit_untimed"] == 1.0
+    results = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert [r["as_of"] for r in results] == ["2024-03-01", "2024-03-02", "2024-03-06", "2024-03-06"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"question": "Who?", "as_of": "soon"}) + "\n")
+    assert main(["eval", str(bad), "--kb", str(dated_kb)]) == 2
+    assert "bad.jsonl:1: as_of must be a date like 2024-03-05, got 'soon'" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from typing import Any
 
 from citeqa.errors import InputError
 from citeqa.schema import Article
+from citeqa.scope import day
 
 FORMATS = ("auto", "squad", "beir", "jsonl", "csv")
 
@@ -41,6 +42,7 @@ class EvalQuestion:
     relevant_passage_ids: tuple[str, ...] = ()
     relevant_spans: tuple[GoldSpan, ...] = ()
     relevance: tuple[tuple[str, int], ...] = ()  # graded article relevance (BEIR qrels), if any
+    as_of: str = ""  # the day the question is asked as of (ISO), when the set gives one
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,17 @@ def _question(rec: Mapping[str, object], where: str, n: int) -> EvalQuestion:
         answerable=answerable,
         relevant_article_ids=_strings(rec.get("relevant_article_ids"), where, "relevant_article_ids"),
         relevant_passage_ids=_strings(rec.get("relevant_passage_ids"), where, "relevant_passage_ids"),
+        as_of=_day(rec.get("as_of"), where),
     )
+
+
+def _day(value: object, where: str) -> str:
+    """A question's `as_of` as an ISO day ("" when absent); a bad one names its line."""
+    try:
+        d = day(value, "as_of")
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    return d.isoformat() if d else ""
 
 
 def _strings(value: object, where: str, name: str) -> tuple[str, ...]:

@@ -74,6 +74,10 @@ def _answers(rows: Sequence[QuestionResult]) -> dict[str, Metric]:
         "abstain_recall": ratio(right, len(unanswerable)),
         "coverage": 1 - len(abstained) / len(rows) if rows else None,
         "n_unanswerable": float(len(unanswerable)),
+        # News questions with relative time ("this week", "latest") are the hard ones: split them out.
+        "answer_hit_timed": mean(r.metrics.get("answer_hit") for r in rows if r.timed),
+        "answer_hit_untimed": mean(r.metrics.get("answer_hit") for r in rows if not r.timed),
+        "n_timed": float(sum(1 for r in rows if r.timed)),
     }
 
 

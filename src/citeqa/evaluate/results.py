@@ -70,6 +70,8 @@ class QuestionResult:
     correct: bool | None = None  # the answer is right (answer-hit; answering an unanswerable is wrong)
     citations: tuple[CitationCheck, ...] = ()
     passage_texts: tuple[str, ...] = field(default=(), compare=False)  # top 3, for the HTML report only
+    as_of: str = ""  # the day the question was asked as of, when the set gives one
+    timed: bool = False  # the question holds a relative time expression ("this week", "latest")
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -90,6 +92,8 @@ class QuestionResult:
             "short": self.short,
             "correct": self.correct,
             "citations": [c.__dict__ for c in self.citations],
+            "as_of": self.as_of,
+            "timed": self.timed,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "metrics": {k: _round(v) for k, v in self.metrics.items()},
         }

@@ -8,6 +8,7 @@ search when answers are off). The aggregate lives in `aggregate.py`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import time
@@ -23,6 +24,8 @@ from citeqa.evaluate.gold import Gold, Layouts, gold_for
 from citeqa.evaluate.report import WORST, worst
 from citeqa.evaluate.results import CitationCheck, EvalReport, QuestionResult, Retrieved
 from citeqa.schema import Answer, Hit
+from citeqa.scope import Scope
+from citeqa.timewords import resolve
 
 if TYPE_CHECKING:  # the facade calls evaluate(self, ...): the assistant comes in, it is never imported
     from citeqa.assistant import Assistant
@@ -96,12 +99,13 @@ def score_question(
 ) -> QuestionResult:
     gold = gold_for(q, layouts)
     t = time.perf_counter()
-    hits = qa.search(q.question, top_k=depth)
+    scope = Scope.of(as_of=q.as_of or None)
+    hits = qa.search(q.question, top_k=depth, scope=scope)
     timings = {"search": (time.perf_counter() - t) * 1e3}
     answer = None
     if with_answers:
         t = time.perf_counter()
-        answer = qa.ask(q.question, top_k=top_k)
+        answer = qa.ask(q.question, top_k=top_k, as_of=q.as_of or None)
         timings["ask"] = (time.perf_counter() - t) * 1e3
     timings["latency"] = timings["ask" if with_answers else "search"]
 
@@ -143,6 +147,8 @@ def score_question(
         metrics=m,
         timings_ms=timings,
         passage_texts=_texts(hits),
+        as_of=q.as_of,
+        timed=resolve(q.question, dt.date.today()) is not None,
     )
     return _with_answer(result, q, answer, gold, layouts) if answer is not None else result
 
