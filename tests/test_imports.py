@@ -139,7 +139,8 @@ LAYERS: list[tuple[str, ...]] = [
         "citeqa.evaluate.svg",
         "citeqa.evaluate.names",
     ),
-    ("citeqa.config", "citeqa.schema", "citeqa.encoding"),  # settings and the types that flow
+    ("citeqa.config", "citeqa.schema", "citeqa.encoding", "citeqa.dates"),  # settings and the types that flow
+    ("citeqa.sources", "citeqa.sources."),  # one reader per kind of source, beneath ingest
     ("citeqa.chunk", "citeqa.ingest", "citeqa.embed", "citeqa.datasets"),  # reading and embedding
     ("citeqa.kb.",),  # the knowledge base's parts...
     ("citeqa.kb",),  # ...and its package front, which the layers above import
