@@ -178,3 +178,15 @@ def published_key(published: str) -> dt.datetime:
     if not isinstance(parsed, dt.datetime):
         parsed = dt.datetime(parsed.year, parsed.month, parsed.day)
     return parsed.astimezone(_UTC) if parsed.tzinfo else parsed.replace(tzinfo=_UTC)
+
+
+def display_published(published: str) -> str:
+    """A stored `published` for people, unambiguous and short: "2024-03-05", "2024-03-05 14:30
+    +01:00", "2024-03-05 13:30 UTC"; anything not in a stored form is shown as it is."""
+    parsed = parse_published(published)
+    if not isinstance(parsed, dt.datetime):
+        return published
+    shown = parsed.strftime("%Y-%m-%d %H:%M") + (f":{parsed.second:02d}" if parsed.second else "")
+    if parsed.utcoffset() == dt.timedelta(0):
+        return f"{shown} UTC"
+    return f"{shown} {parsed.isoformat()[19:]}" if parsed.tzinfo else shown
