@@ -80,7 +80,7 @@ def fetch(url: str, settings: FetchSettings = FetchSettings()) -> Fetched:
         with urllib.request.urlopen(request, timeout=settings.timeout) as response:
             info: Message = response.headers
             body = _read_capped(response, settings, deadline)
-            final = response.geturl()
+            final = urllib.parse.urldefrag(response.geturl())[0]
     except urllib.error.HTTPError as e:
         raise InputError(f"HTTP error {e.code} {e.reason}".rstrip()) from None
     except TimeoutError:
