@@ -250,3 +250,40 @@ def test_every_kind_of_source_gives_its_date(
 def test_an_unreadable_date_is_noted_never_fatal(tmp_path: Path, name: str, content: str, where: str) -> None:
     articles, skipped, notes = read_noting(write(tmp_path / name, content))
     assert skipped == [] and articles[-1].published == "" and notes == [where]
+
+
+# --- citations into extracted text (the real model) ---------------------------------------------
+
+
+def test_citations_into_pdf_docx_and_feed_text_round_trip(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    from citeqa import Assistant
+    from tests.conftest import round_trips
+
+    write(
+        tmp_path / "docs" / "bridge.pdf",
+        docmaker.pdf(
+            [["The Araz bridge near Horadiz reopened", "to traffic on Monday after two years of repairs."],
+             ["Engineers replaced all twelve steel spans of the bridge."]],
+            info={"/Title": "Araz bridge reopens", "/CreationDate": "D:20240305143000+04'00'"},
+        ),
+    )  # fmt: skip
+    write(
+        tmp_path / "docs" / "harvest.docx",
+        docmaker.docx(
+            ["Farmers in Ganja harvested a record 40,000 tonnes of pomegranates this autumn.",
+             "Most of the crop is exported to Russia and Ukraine."],
+            title="Record pomegranate harvest", raw_created="2023-11-02T09:00:00+04:00",
+        ),
+    )  # fmt: skip
+    write(tmp_path / "docs" / "wire.rss", docmaker.rss())
+    qa = Assistant.build([tmp_path / "docs"], kb=tmp_path / "kb", embedder=real_embedder, progress=False)
+    questions = {
+        "How many steel spans did engineers replace on the Araz bridge?": "2024-03-05T14:30:00+04:00",
+        "How many tonnes of pomegranates did farmers in Ganja harvest?": "2023-11-02T09:00:00+04:00",
+        "How many passengers does the ferry from Baku to Aktau carry?": "2024-03-05T14:30:00+01:00",
+    }
+    for question, published in questions.items():
+        answer = qa.ask(question)
+        assert answer.citations and round_trips(qa, answer), answer.text
+        assert answer.citations[0].published == published
+    qa.close()
