@@ -99,6 +99,9 @@ def test_txt_metadata_lines(tmp_path: Path) -> None:
         ("date: unknown", ""),  # clearly a metadata line, but no date in it
     ],
 )
+@pytest.mark.filterwarnings(
+    "ignore::citeqa.dates.DateNote"
+)  # "unknown": tests/test_sources.py checks the note
 def test_txt_dates(tmp_path: Path, line: str, iso: str) -> None:
     article = read_one(write(tmp_path / "a.txt", f"{line}\n\nBody."))
     assert (article.published, article.text) == (iso, "Body.")
