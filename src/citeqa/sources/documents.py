@@ -100,14 +100,16 @@ def from_docx(raw: bytes, *, file_id: str, stem: str, path: str) -> Article:
         document = docx.Document(io.BytesIO(raw))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as e:
         raise InputError(f"not a readable Word .docx file ({type(e).__name__}: {e})") from None
-    paragraphs = [(p.style.name if p.style is not None else "", _tidy(p.text)) for p in document.paragraphs]
-    paragraphs = [(style, text) for style, text in paragraphs if text]
+    found = [(p, text) for p in document.paragraphs if (text := _tidy(p.text))]
     title = (document.core_properties.title or "").strip()
-    if paragraphs and paragraphs[0][0] == "Title":  # the document's own title paragraph
-        title = title or paragraphs[0][1]
-        if paragraphs[0][1] == title:
-            paragraphs = paragraphs[1:]
-    body = "\n\n".join(text for _, text in paragraphs)
+    # Only the first paragraph's style is looked up: python-docx finds a style by a search through
+    # the style sheet, which made every paragraph cost as much as its text.
+    if found and found[0][0].style is not None and found[0][0].style.name == "Title":
+        title = title or found[0][1]
+        if found[0][1] == title:  # the document's own title paragraph: the title, not the body
+            found = found[1:]
+    paragraphs = [text for _, text in found]
+    body = "\n\n".join(paragraphs)
     if not body:
         raise InputError("no text in the document (tables, headers and images are not read)")
     meta = {"title": title, "published": _docx_created(raw)}
