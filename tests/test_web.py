@@ -168,6 +168,9 @@ def test_unreachable_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
     port = closed_port()
     [refused] = read_url(f"http://127.0.0.1:{port}/")
     assert refused.reason == "cannot reach 127.0.0.1: connection refused"
+    for bad in ("http://[::1", "http://127.0.0.1:99999/", "https://exa mple.com/", "http://user@/"):
+        [skipped] = read_url(bad)
+        assert skipped.reason.startswith("not a valid URL ("), (bad, skipped.reason)
 
     def no_dns(*args: object, **kwargs: object) -> None:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")

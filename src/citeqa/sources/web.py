@@ -72,10 +72,10 @@ class Fetched:
 
 def fetch(url: str, settings: FetchSettings = FetchSettings()) -> Fetched:
     """GET `url`; `InputError` with one line saying what went wrong (host, status, time, size)."""
+    host = _host(url.strip())
     headers = {"User-Agent": settings.user_agent, "Accept": "*/*"}
     request = urllib.request.Request(url.strip(), headers=headers)
     deadline = time.monotonic() + settings.timeout
-    host = urllib.parse.urlsplit(url.strip()).hostname or url
     try:
         with urllib.request.urlopen(request, timeout=settings.timeout) as response:
             info: Message = response.headers
@@ -92,6 +92,18 @@ def fetch(url: str, settings: FetchSettings = FetchSettings()) -> Fetched:
     except ValueError as e:  # urllib's own complaint about a malformed address
         raise InputError(f"not a valid URL ({e})") from None
     return Fetched(final, info.get_content_type(), info.get_content_charset() or "", body)
+
+
+def _host(url: str) -> str:
+    """The host a URL names; `InputError` for an address no request could be made to."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # raises for a port out of range or not a number
+    except ValueError as e:
+        raise InputError(f"not a valid URL ({e})") from None
+    if not parts.hostname or any(c.isspace() for c in url):
+        raise InputError("not a valid URL (no host name, or white space in it)")
+    return parts.hostname
 
 
 def _read_capped(response: object, settings: FetchSettings, deadline: float) -> bytes:
