@@ -21,6 +21,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 
+from citeqa.dates import display_published, parse_published
+
 TEMPLATES = Path(__file__).with_name("templates")
 _LINE_BREAK = re.compile(r"\s*\n\s*")
 
@@ -37,12 +39,15 @@ class JoinLines(Extension):
 
 
 def nice_date(iso: str) -> str:
-    """ "2023-04-18" → "18 April 2023"; anything else is shown as given."""
-    try:
-        d = dt.date.fromisoformat(iso)
-    except (TypeError, ValueError):
+    """ "2023-04-18" → "18 April 2023"; "2024-03-05T14:30:00+01:00" → "5 March 2024, 14:30 +01:00"
+    (the time as the source gave it, in its own offset; "UTC" for +00:00); else shown as given."""
+    parsed = parse_published(iso) if isinstance(iso, str) else None
+    if parsed is None:
         return iso
-    return f"{d.day} {d.strftime('%B')} {d.year}"
+    day = f"{parsed.day} {parsed.strftime('%B')} {parsed.year}"
+    if not isinstance(parsed, dt.datetime):
+        return day
+    return f"{day}, {display_published(iso)[11:]}"
 
 
 def thousands(n: float) -> str:

@@ -342,6 +342,51 @@ def test_upload_then_ask_then_remove(page, live, tmp_path):
 
 
 @pytest.mark.browser
+def test_pdf_docx_and_feed_uploads_are_read_and_cited_with_their_dates(page, live, tmp_path):
+    from tests import docmaker
+
+    pdf = tmp_path / "gabala-radar.pdf"
+    pdf.write_bytes(
+        docmaker.pdf(
+            [["The Gabala radar station will reopen as a museum", "in May, the culture ministry said."],
+             ["Visitors will see the control room of the station."]],
+            info={"/Title": "Gabala radar to become a museum", "/CreationDate": "D:20240305143000+04'00'"},
+        )
+    )  # fmt: skip
+    doc = tmp_path / "tea-harvest.docx"
+    doc.write_bytes(
+        docmaker.docx(["Tea growers in Lankaran picked 1,200 tonnes of leaves."], title="Tea harvest")
+    )
+    feed = tmp_path / "wire.rss"
+    feed.write_text(docmaker.rss(), encoding="utf-8")
+    page.get_by_role("tab", name="Library").click()
+    accept = page.get_attribute(UPLOAD_INPUT, "accept") or ""
+    assert {".pdf", ".docx", ".xml", ".rss", ".atom"} <= {a.strip() for a in accept.split(",")}, accept
+    page.set_input_files(UPLOAD_INPUT, [str(pdf), str(doc), str(feed)])
+    page.wait_for_selector("#cq-ingest .cq-ingest", timeout=60_000)
+    summary = squash(page.inner_text("#cq-ingest"))
+    assert "4 added" in summary, summary  # the PDF, the document and the feed's two entries with text
+    library = page.inner_text("#cq-library")
+    assert "Gabala radar to become a museum" in library and "Ferry to Aktau resumes" in library
+    assert "5 March 2024" in library
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "What will the Gabala radar station become?")
+    cited = next(s for s in last_answer(page) if "museum" in s["sentence"])
+    marked = open_citation(page, cited["cites"][0])
+    assert marked in live.qa.article("gabala-radar").text  # the extracted text, as stored
+    header = page.inner_text("#cq-article")
+    assert "Gabala radar to become a museum" in header and "5 March 2024, 14:30 +04:00" in header
+    for article_id in (
+        "gabala-radar",
+        "tea-harvest",
+        "news.example/2024/ferry-aktau",
+        "news.example/2024/port-stats",
+    ):
+        live.qa.remove(article_id)
+
+
+@pytest.mark.browser
 def test_uploaded_markup_stays_inert(page, live, tmp_path):
     evil = tmp_path / "evil-festival.md"
     evil.write_text(EVIL_ARTICLE, encoding="utf-8")

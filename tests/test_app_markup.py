@@ -92,7 +92,16 @@ def test_renderings_are_plain_strings():
 
 
 @pytest.mark.parametrize(
-    "value, shown", [("2023-04-18", "18 April 2023"), ("", ""), ("April 2023", "April 2023"), (None, None)]
+    "value, shown",
+    [
+        ("2023-04-18", "18 April 2023"),
+        ("2024-03-05T14:30:00+01:00", "5 March 2024, 14:30 +01:00"),  # the source's own offset
+        ("2024-03-05T14:30:00+00:00", "5 March 2024, 14:30 UTC"),
+        ("2024-03-05T14:30:00", "5 March 2024, 14:30"),  # no offset given: none made up
+        ("", ""),
+        ("April 2023", "April 2023"),
+        (None, None),
+    ],
 )
 def test_nice_date(value, shown):
     assert markup.nice_date(value) == shown

@@ -236,13 +236,13 @@ def test_uploads_take_exactly_the_file_types_ingest_reads(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     files = [src / f"a{i}{suffix}" for i, suffix in enumerate(sorted(SUPPORTED_SUFFIXES))]
-    files.append(src / "notes.pdf")
+    files.append(src / "notes.odt")
     for f in files:
         f.write_text("x")
     saved, refused = stage(files, tmp_path / "uploads")
     assert sorted(p.suffix for p in saved) == sorted(SUPPORTED_SUFFIXES)
     kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
-    assert refused == [("notes.pdf", f"unsupported file type .pdf; use one of {kinds}")]
+    assert refused == [("notes.odt", f"unsupported file type .odt; use one of {kinds}")]
 
 
 def test_stage_refuses_too_many_or_too_much_before_writing_anything(tmp_path):
@@ -483,11 +483,11 @@ def test_upload_handler_ingests_and_reports(chat_page, tmp_path):
     f.write_text(
         "title: Lake Sevan\n\nThe water level of Lake Sevan rose by 14 centimetres.", encoding="utf-8"
     )
-    g = tmp_path / "notes.pdf"
-    g.write_bytes(b"%PDF")
+    g = tmp_path / "notes.odt"
+    g.write_bytes(b"PK")
     files, summary, library, stats = chat_page.add_files([str(f), str(g)], progress=lambda *a, **k: None)
     assert files is None and "Lake Sevan" in library and "<strong>2</strong> articles" in stats
-    assert "added" in summary and "notes.pdf" in summary and "unsupported file type .pdf" in summary
+    assert "added" in summary and "notes.odt" in summary and "unsupported file type .odt" in summary
     answer = chat_page.qa.ask("How much did the water level of Lake Sevan rise?")
     assert any(c.article_id == "new" for c in answer.citations)
 

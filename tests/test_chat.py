@@ -351,3 +351,10 @@ def test_to_markdown_puts_the_short_answer_first():
     session = ChatSession(assistant=None)  # type: ignore[arg-type]
     session.history.append(Turn("Where?", "Where?", answer))
     assert "**Kars.** The drills are held in Kars. [1]" in session.to_markdown()  # as answer.text reads
+
+
+def test_to_markdown_shows_a_citations_time_as_its_source_gave_it():
+    cite = Citation(1, "f", "f#0", 0, 20, "The ferry resumed.", "Ferry", "", "2024-03-05T14:30:00+01:00")
+    session = ChatSession(assistant=None)  # type: ignore[arg-type]
+    session.history.append(_turn("Did the ferry resume?", [("The ferry resumed.", 1)], [cite]))
+    assert "- [1] **Ferry** (2024-03-05 14:30 +01:00): “The ferry resumed.”" in session.to_markdown()

@@ -408,3 +408,24 @@ def test_serve_on_a_busy_port_says_how_to_pick_another(tmp_path):
     assert r.returncode == 2 and "serving on" not in r.stdout, (r.stdout, r.stderr)
     assert f"port {port} on 127.0.0.1 is in use" in r.stderr and "--port N (make run PORT=N)" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_answers_show_each_cited_articles_date(capsys):
+    from citeqa.cli import print_answer
+    from citeqa.schema import Answer, AnswerSentence, Citation
+
+    cites = (
+        Citation(
+            1, "ferry", "ferry#0", 0, 18, "The ferry resumed.", "Ferry", "", "2024-03-05T14:30:00+01:00"
+        ),
+        Citation(2, "port", "port#0", 0, 13, "The port grew.", "Port", "", "2024-03-06"),
+        Citation(3, "undated", "undated#0", 0, 4, "Calm", "Undated", "", ""),
+    )
+    sents = tuple(AnswerSentence(c.quote, (c.n,)) for c in cites)
+    answer = Answer("What happened?", "…", sents, cites, (), False, 0.9)
+    print_answer(answer)
+    out = capsys.readouterr().out
+    assert "[1] Ferry, 2024-03-05 14:30 +01:00 (ferry, chars 0-18)" in out
+    assert "[2] Port, 2024-03-06 (port, chars 0-13)" in out and "[3] Undated (undated, chars 0-4)" in out
+    # The JSON keeps the stored ISO 8601 form, offset included.
+    assert [c["published"] for c in answer.to_dict()["citations"]] == [c.published for c in cites]

@@ -139,13 +139,15 @@ LAYERS: list[tuple[str, ...]] = [
         "citeqa.evaluate.svg",
         "citeqa.evaluate.names",
     ),
-    (
+    (  # settings and the types that flow
         "citeqa.config",
         "citeqa.schema",
         "citeqa.scope",
         "citeqa.timewords",
         "citeqa.encoding",
-    ),  # settings, types
+        "citeqa.dates",
+    ),
+    ("citeqa.sources", "citeqa.sources."),  # one reader per kind of source, beneath ingest
     ("citeqa.chunk", "citeqa.ingest", "citeqa.embed", "citeqa.datasets"),  # reading and embedding
     ("citeqa.kb.",),  # the knowledge base's parts...
     ("citeqa.kb",),  # ...and its package front, which the layers above import

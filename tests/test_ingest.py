@@ -99,6 +99,9 @@ def test_txt_metadata_lines(tmp_path: Path) -> None:
         ("date: unknown", ""),  # clearly a metadata line, but no date in it
     ],
 )
+@pytest.mark.filterwarnings(
+    "ignore::citeqa.dates.DateNote"
+)  # "unknown": tests/test_sources.py checks the note
 def test_txt_dates(tmp_path: Path, line: str, iso: str) -> None:
     article = read_one(write(tmp_path / "a.txt", f"{line}\n\nBody."))
     assert (article.published, article.text) == (iso, "Body.")
@@ -167,7 +170,8 @@ def test_md_malformed_front_matter(tmp_path: Path, text: str) -> None:
 def test_html_article(tmp_path: Path) -> None:
     article = read_one(FIXTURES / "drills.html")
     assert article.title == "Joint drills begin in Kars"
-    assert article.published == "2023-04-18"
+    # trafilatura finds the day; the page's article:published_time gives that day's time and offset.
+    assert article.published == "2023-04-18T11:09:00+04:00"
     assert article.url == "https://www.azernews.az/nation/208345.html"
     assert article.text.startswith("A group of Azerbaijan")
     assert "\n\nThe ceremony was held" in article.text  # paragraphs separated by blank lines
@@ -373,8 +377,8 @@ def test_bad_files_are_skipped_and_good_ones_kept(tmp_path: Path) -> None:
     write(tmp_path / "blank.md", "  \n\n\t\n")
     write(tmp_path / "meta-only.txt", "date: 2023-04-18\n\n")
     write(tmp_path / "good.txt", "Good text.")
-    write(tmp_path / "notes.pdf", b"%PDF-1.4")  # ignored inside the folder, skipped when named
-    articles, skipped = read_paths([tmp_path, tmp_path / "missing.txt", tmp_path / "notes.pdf"])
+    write(tmp_path / "notes.odt", b"PK\x03\x04")  # ignored inside the folder, skipped when named
+    articles, skipped = read_paths([tmp_path, tmp_path / "missing.txt", tmp_path / "notes.odt"])
     assert [a.id for a in articles] == ["good"]
     assert reasons(skipped) == {
         "binary.txt": NOT_TEXT,
@@ -383,7 +387,8 @@ def test_bad_files_are_skipped_and_good_ones_kept(tmp_path: Path) -> None:
         "meta-only.txt": "empty body",
         "nul.md": NOT_TEXT,
         str(tmp_path / "missing.txt"): "no such file or folder",
-        "notes.pdf": "unsupported file type '.pdf'; use one of .htm .html .json .jsonl .markdown .md .txt",
+        "notes.odt": "unsupported file type '.odt'; use one of "
+        ".atom .docx .htm .html .json .jsonl .markdown .md .pdf .rss .txt .xml",
     }
 
 
@@ -448,7 +453,7 @@ def make_tree(root: Path) -> None:
     write(root / "a.md", "A.")
     write(root / "sub" / "x.md", "X.")
     write(root / "sub" / "deeper" / "Ünïcode Name!.txt", "U.")
-    write(root / "sub" / "ignored.pdf", b"%PDF")
+    write(root / "sub" / "ignored.odt", b"PK")
     write(root / ".hidden.txt", "H.")
     write(root / ".git" / "inside.txt", "G.")
     write(root / "zz.jsonl", '{"text": "Z."}\n')
@@ -482,9 +487,12 @@ def test_paths_never_absolute(tmp_path: Path) -> None:
 
 
 def test_unsupported_suffix_inside_folder_is_silent(tmp_path: Path) -> None:
-    write(tmp_path / "notes.pdf", b"%PDF-1.4")
+    write(tmp_path / "tool.exe", b"MZ")
     assert read_paths([tmp_path]) == ([], [])
-    assert sorted(SUPPORTED_SUFFIXES) == [".htm", ".html", ".json", ".jsonl", ".markdown", ".md", ".txt"]
+    assert sorted(SUPPORTED_SUFFIXES) == [
+        *[".atom", ".docx", ".htm", ".html", ".json", ".jsonl", ".markdown", ".md", ".pdf", ".rss"],
+        *[".txt", ".xml"],
+    ]
 
 
 def test_content_hash() -> None:

@@ -17,7 +17,7 @@ from citeqa.chat import ChatSession
 from citeqa.config import ChunkSettings, ComposerSettings, Config, default_kb_path
 from citeqa.embed import Embedder, load_embedder, resolve_model_path
 from citeqa.errors import ConfigError, InputError, KBMismatchError, KBNotFoundError
-from citeqa.ingest import article_from_record, read_paths
+from citeqa.ingest import FetchSettings, article_from_record, read_paths
 from citeqa.kb import ArticleInfo, Indexer, KnowledgeBase, Manifest
 from citeqa.onnx_query import VerifiedQuestionEncoder, load_verified
 from citeqa.reader import Reader, load_reader
@@ -171,9 +171,13 @@ class Assistant:
 
     # ---------------------------------------------------------------- writes
 
-    def add(self, sources: Iterable[object], *, progress: bool = True) -> IngestReport:
-        """Add or update articles from files, folders, `Article`s or dict records. Idempotent."""
-        articles, skipped = collect(sources)
+    def add(
+        self, sources: Iterable[object], *, progress: bool = True, fetch: FetchSettings | None = None
+    ) -> IngestReport:
+        """Add or update articles from files, folders, feeds, http(s) URLs (fetched with `fetch`'s
+        time limit and size cap), `Article`s or dict records. Idempotent. `Skipped` items pass
+        through to the report (a caller that read the sources itself keeps their reasons)."""
+        articles, skipped = collect(sources, fetch=fetch)
         indexer = Indexer(self.kb, lambda: self.embedder, self.config.chunk, self.config.commit_every)
         return indexer.add(articles, skipped, progress=progress)
 
@@ -311,9 +315,12 @@ class Assistant:
         return evaluate(self, dataset, **kwargs)  # type: ignore[arg-type]
 
 
-def collect(sources: Iterable[object]) -> tuple[list[Article], list[Skipped]]:
-    """Files and folders are read by `ingest`; `Article`s pass through; dicts become articles."""
-    if isinstance(sources, (str, os.PathLike, Mapping, Article)):
+def collect(
+    sources: Iterable[object], *, fetch: FetchSettings | None = None
+) -> tuple[list[Article], list[Skipped]]:
+    """Files, folders and URLs are read by `ingest`; `Article`s and `Skipped`s pass through; dicts
+    become articles."""
+    if isinstance(sources, (str, os.PathLike, Mapping, Article, Skipped)):
         sources = [sources]
     articles: list[Article] = []
     skipped: list[Skipped] = []
@@ -321,6 +328,8 @@ def collect(sources: Iterable[object]) -> tuple[list[Article], list[Skipped]]:
     for i, src in enumerate(sources):
         if isinstance(src, Article):
             articles.append(src)
+        elif isinstance(src, Skipped):
+            skipped.append(src)
         elif isinstance(src, Mapping):
             try:
                 articles.append(article_from_record(src, where=f"record {i}"))
@@ -331,7 +340,7 @@ def collect(sources: Iterable[object]) -> tuple[list[Article], list[Skipped]]:
         else:
             skipped.append(Skipped(f"item {i}", f"cannot ingest a {type(src).__name__}"))
     if paths:
-        read, bad = read_paths(paths)
+        read, bad = read_paths(paths, fetch=fetch)
         articles += read
         skipped += bad
     return _dedupe(articles, skipped)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from citeqa.answer_direct import lead_in
+from citeqa.dates import display_published
 from citeqa.markers import marked
 from citeqa.schema import Answer, Citation
 from citeqa.text import STOPWORDS, content_terms, squash, words
@@ -328,5 +329,5 @@ def _answer_markdown(answer: Answer) -> str:
 
 def _citation_markdown(c: Citation) -> str:
     title = md_escape(c.title or c.article_id)
-    date = f" ({md_escape(c.published)})" if c.published else ""
+    date = f" ({md_escape(display_published(c.published))})" if c.published else ""
     return f"- [{c.n}] **{title}**{date}: “{md_escape(c.quote)}”"

@@ -8,19 +8,17 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from citeqa.config import INDEXES, Config, default_kb_path
+from citeqa.dates import DateNote, display_published
+from citeqa.encoding import EncodingNote
 from citeqa.errors import CiteqaError, IngestInterrupted, InputError
 from citeqa.markers import cited_text
-from citeqa.schema import Answer, IngestReport
+from citeqa.schema import Answer, Skipped
 from citeqa.text import plural, squash
-
-if TYPE_CHECKING:  # the model stack loads only when a command needs it
-    from citeqa.assistant import Assistant
-    from citeqa.encoding import EncodingNote
 
 
 def _kb(args: argparse.Namespace) -> Path:
@@ -28,11 +26,22 @@ def _kb(args: argparse.Namespace) -> Path:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from citeqa.assistant import Assistant
+    from citeqa.assistant import Assistant, collect
+    from citeqa.ingest import FetchSettings, is_url
 
-    if not any(os.path.exists(p) for p in args.paths):  # never raises (a too-long name is just False)
+    # os.path.exists never raises (a too-long name is just False); a URL is read, not looked up.
+    if not any(is_url(p) or os.path.exists(p) for p in args.paths):
         # Nothing to read at all is a typo, not a batch with a few bad files: say so, build nothing.
         raise InputError(f"no such file or folder: {', '.join(args.paths)}")
+    try:
+        fetch = FetchSettings(timeout=args.timeout)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    # Read everything first (URLs are fetched here): when nothing at all could be read, that is an
+    # error and no knowledge base is created for it.
+    (articles, skipped), notes = _noting(lambda: collect(args.paths, fetch=fetch))
+    if not articles and skipped:
+        raise InputError(_nothing_read(skipped))
     config = Config(model=args.model) if args.model else Config()
     if args.commit_every is not None:
         config = config.with_(commit_every=args.commit_every)
@@ -41,22 +50,27 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     qa = Assistant.create(_kb(args), config=config)
     if args.index is not None:
         qa.set_index(args.index)
-    report, notes = _add_noting_encodings(qa, args.paths, progress=not args.quiet)
+    report = qa.add([*articles, *skipped], progress=not args.quiet)
     if args.prune:
         keep = {*report.added, *report.updated, *report.unchanged}
-        stale = [a.id for a in qa.articles() if a.id not in keep]
+        # A file or URL that failed this time (a network error, say) keeps its articles: pruning
+        # removes what is gone, not what could not be read today.
+        failed = {s.path for s in report.skipped}
+        stale = [a.id for a in qa.articles() if a.id not in keep and a.path not in failed]
         if stale:
             qa.remove(*stale)
             report = dataclasses.replace(report, removed=tuple(stale))
     if args.json:
         fields = {k: list(v) if isinstance(v, tuple) else v for k, v in report.__dict__.items()}
         fields["skipped"] = [s.__dict__ for s in report.skipped]
-        fields["encodings"] = [{"path": n.path, "encoding": n.encoding} for n in notes]
+        encodings = [n for n in notes if isinstance(n, EncodingNote)]
+        fields["encodings"] = [{"path": n.path, "encoding": n.encoding} for n in encodings]
+        fields["notes"] = [{"path": n.path, "note": _note_text(n)} for n in notes]
         print(json.dumps(fields, indent=2))
     else:
         print(f"{_kb(args)}: {report.summary()}")
         for n in notes:
-            print(f"  note {n.path}: read as {n.encoding}, not UTF-8")
+            print(f"  note {n.path}: {_note_text(n)}")
         for s in report.skipped:
             print(f"  skipped {s.path}: {s.reason}")
         if report.truncated:
@@ -64,21 +78,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_noting_encodings(
-    qa: Assistant, paths: list[str], *, progress: bool
-) -> tuple[IngestReport, list[EncodingNote]]:
-    """`qa.add(paths)`, plus the files that were not UTF-8 (ingest notes each as an `EncodingNote`
-    warning, which reaches library users too; here it becomes a line of the report)."""
-    from citeqa.encoding import EncodingNote
+_T = TypeVar("_T")
 
+
+def _noting(read: Callable[[], _T]) -> tuple[_T, list[EncodingNote | DateNote]]:
+    """`read()`, plus what ingest noted on the way: files that were not UTF-8 and dates that could not
+    be read (warnings, which reach library users too; here each becomes a line of the report)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EncodingNote)  # every file, even one noted earlier
-        report = qa.add(paths, progress=progress)
-    notes = [w.message for w in caught if isinstance(w.message, EncodingNote)]
+        warnings.simplefilter("always", DateNote)
+        result = read()
+    notes = [w.message for w in caught if isinstance(w.message, (EncodingNote, DateNote))]
     for w in caught:  # other warnings were only caught on the way: show them as usual
-        if not isinstance(w.message, EncodingNote):
+        if not isinstance(w.message, (EncodingNote, DateNote)):
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    return report, notes
+    return result, notes
+
+
+def _note_text(note: EncodingNote | DateNote) -> str:
+    """The note without its leading "PATH: " (the report prints the path itself)."""
+    return str(note).removeprefix(f"{note.path}: ")
+
+
+def _nothing_read(skipped: Sequence[Skipped]) -> str:
+    """One line for an ingest that read nothing: why each input failed (the first few)."""
+    shown = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3])
+    more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    return f"nothing could be read: {shown}{more}"
 
 
 def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-def]
@@ -89,7 +115,7 @@ def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-d
     if answer.citations:
         print(file=out)
     for c in answer.citations:
-        date = f", {c.published}" if c.published else ""
+        date = f", {display_published(c.published)}" if c.published else ""
         print(f"[{c.n}] {c.title or c.article_id}{date} ({c.article_id}, chars {c.start}-{c.end})", file=out)
         print(f'    "{squash(c.quote)}"', file=out)
     if answer.abstained and answer.reason:
@@ -248,8 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
     def kb_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--kb", help="knowledge base folder (default: $CITEQA_KB or embeddings/default)")
 
-    p = sub.add_parser("ingest", help="add or update articles (files or folders); idempotent")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="article files or folders of them")
+    p = sub.add_parser("ingest", help="add or update articles (files, folders, feeds or URLs); idempotent")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="article files (.txt .md .html .json .jsonl .pdf .docx; .xml .rss .atom feeds), folders of "
+        "them, or http(s) URLs of pages or feeds (the only network use)",
+    )
     kb_arg(p)
     p.add_argument("--model", help="embedding model for a new knowledge base (default: all-MiniLM-L6-v2)")
     p.add_argument("--prune", action="store_true", help="remove articles that are not in PATHS")
@@ -268,6 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="dense index, kept by the knowledge base: auto (exact, then IVF from 200k passages; the "
         "default), flat (always exact) or ivf (approximate, a quarter of the memory)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_float_arg,
+        default=20.0,
+        metavar="SECONDS",
+        help="time limit for fetching each URL, download included (default 20)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_ingest)
@@ -313,6 +352,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="the embedding model, when the manifest no longer names it")
     p.set_defaults(func=cmd_repair)
     return parser
+
+
+def _float_arg(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
 
 
 def _int_arg(value: str) -> int:
