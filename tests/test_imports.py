@@ -164,7 +164,15 @@ LAYERS: list[tuple[str, ...]] = [
         "citeqa.evaluate.compare",
     ),
     ("citeqa.assistant",),  # the facade
-    ("citeqa.evaluate", "citeqa.evaluate.kb", "citeqa.evaluate.cli", "citeqa.web", "citeqa.cli", "citeqa"),
+    (
+        "citeqa.evaluate",
+        "citeqa.evaluate.kb",
+        "citeqa.evaluate.cli",
+        "citeqa.web",
+        "citeqa.cli",
+        "citeqa.cli_answer",
+        "citeqa",
+    ),
 ]
 
 

@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from citeqa.cli_answer import print_answer, scope_args, scope_options
 from citeqa.config import INDEXES, Config, default_kb_path
-from citeqa.dates import DateNote, display_published
+from citeqa.dates import DateNote
 from citeqa.encoding import EncodingNote
 from citeqa.errors import CiteqaError, IngestInterrupted, InputError
-from citeqa.markers import cited_text
-from citeqa.schema import Answer, Skipped
-from citeqa.text import plural, squash
+from citeqa.schema import Skipped
+from citeqa.text import plural
 
 
 def _kb(args: argparse.Namespace) -> Path:
@@ -107,67 +107,18 @@ def _nothing_read(skipped: Sequence[Skipped]) -> str:
     return f"nothing could be read: {shown}{more}"
 
 
-def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-def]
-    # out=None prints to the current sys.stdout (a default bound at import would miss redirection).
-    print(cited_text(answer), file=out)
-    if answer.note:  # how relative time in the question was read
-        print(f"({answer.note})", file=out)
-    if answer.citations:
-        print(file=out)
-    for c in answer.citations:
-        date = f", {display_published(c.published)}" if c.published else ""
-        print(f"[{c.n}] {c.title or c.article_id}{date} ({c.article_id}, chars {c.start}-{c.end})", file=out)
-        print(f'    "{squash(c.quote)}"', file=out)
-    if answer.abstained and answer.reason:
-        print(f"\nWhy: {answer.reason}.", file=out)  # the scores stay out of the answer's own words
-    if answer.abstained and answer.hits:
-        print("\nClosest passages:", file=out)
-        for h in answer.hits[:3]:
-            print(f"  {h.rank}. ({h.score:.2f}) {squash(h.passage.text)[:160]}", file=out)
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     from citeqa.assistant import Assistant
 
     qa = Assistant.open(_kb(args))
     # Questions go through a verified ONNX export when one is cached (no torch import: about 1 s
     # from a cold process instead of 5); the first `ask` on a machine exports it, once.
-    answer = qa.ask(args.question, top_k=args.top_k, **_scope_args(args))
+    answer = qa.ask(args.question, top_k=args.top_k, **scope_args(args))
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
         print_answer(answer)
     return 0
-
-
-def _scope_args(args: argparse.Namespace) -> dict[str, object]:
-    """`ask`'s scope keywords from --as-of/--article/--source/--since/--until (scope.py checks them)."""
-    from citeqa.scope import day
-
-    return {  # dates checked here, so an error names the option the user typed
-        "as_of": day(args.as_of, "--as-of"),
-        "articles": args.article or (),
-        "sources": args.source or (),
-        "since": day(args.since, "--since"),
-        "until": day(args.until, "--until"),
-    }
-
-
-def scope_options(p: argparse.ArgumentParser) -> None:
-    """The scope options of `ask` (and of anything else that asks)."""
-    p.add_argument(
-        "--as-of",
-        metavar="DATE",
-        help="ask as of this day (2024-03-05): later articles are invisible, and 'this week', "
-        "'yesterday', 'latest' are read against it (default: today, or the newest article's day "
-        "when that is over a month old)",
-    )
-    p.add_argument("--article", action="append", metavar="ID", help="only this article (repeatable)")
-    p.add_argument(
-        "--source", action="append", metavar="NAME", help="only articles from this source (repeatable)"
-    )
-    p.add_argument("--since", metavar="DATE", help="only articles published on or after this day")
-    p.add_argument("--until", metavar="DATE", help="only articles published on or before this day")
 
 
 def _clip(line: str, limit: int = 200) -> str:
