@@ -30,6 +30,8 @@ class PageClick(gr.EventData):
         """The retrieved passage clicked in the Sources panel: "turn:rank"."""
         self.remove: str = _text(sent.get("remove"))
         """The id of the article whose removal was confirmed in the Library."""
+        self.scope: str = _text(sent.get("scope"))
+        """The id of the article whose "Ask about" was clicked in the Library."""
 
 
 def _text(value: object) -> str:

@@ -12,7 +12,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,8 @@ from citeqa.assistant import Assistant
 from citeqa.errors import CiteqaError, InputError
 from citeqa.schema import IngestReport
 from citeqa.text import check_question
-from citeqa_app import render, render_library, storage
+from citeqa_app import render, render_library, scope_ui, storage
+from citeqa_app.api import ApiMethods, sentence
 from citeqa_app.demo import load_demo
 from citeqa_app.events import PageClick
 from citeqa_app.sessions import MAX_TURNS, Conversation, Conversations
@@ -33,26 +33,6 @@ log = logging.getLogger("citeqa.web")
 STREAM_STEPS = 8  # an answer is revealed in about this many steps...
 STREAM_DELAY = 0.015  # ...this many seconds apart (about 0.1 s in all: a reveal, not a wait)
 EXPORT_NAME = "citeqa-conversation.md"  # the downloaded file's name
-
-
-def _api_error(exc: Exception) -> gr.Error:
-    """A caller's mistake (or a damaged knowledge base) for the client: its message, and no
-    traceback in the server's log, where it would look like a crash."""
-    return gr.Error(_sentence(str(exc)), print_exception=False)
-
-
-def _sentence(text: str) -> str:
-    """An error message as a sentence: capital first letter, full stop."""
-    text = text.strip()
-    first = text.split(" ", 1)[0]
-    if first.isalpha():  # "the question is…" → "The question is…", but "top_k must…" stays
-        text = text[:1].upper() + text[1:]
-    return text + ("" if text.endswith((".", "!", "?")) else ".")
-
-
-def _api_dict(fields: dict[str, Any]) -> dict[str, Any]:
-    """gradio_client downloads any dict with a string "path" as a file: the field is called "file" here."""
-    return {("file" if k == "path" else k): v for k, v in fields.items()}
 
 
 def _parse_key(value: object) -> tuple[int, int] | None:
@@ -69,7 +49,7 @@ def _skips(n: int) -> tuple[Any, ...]:
     return tuple(gr.skip() for _ in range(n))
 
 
-class ChatPage:
+class ChatPage(ApiMethods):
     """The page's event handlers. One instance per app; the `Assistant` is shared by all tabs."""
 
     def __init__(
@@ -157,28 +137,38 @@ class ChatPage:
     # ---- chat
     # The chat events' outputs: chat, question box, sources, article, stored conversation, export.
 
-    def chat(self, question: str, top_k: float, request: gr.Request) -> Iterator[tuple[Any, ...]]:
-        """Ask in this tab's conversation; the answer is streamed in, then the panels update."""
+    def chat(
+        self,
+        question: str,
+        top_k: float,
+        as_of: object,
+        articles: object,
+        sources: object,
+        request: gr.Request,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Ask in this tab's conversation, within the Scope panel's choices (scope_ui.py); the
+        answer is streamed in, then the panels update."""
         conv = self.conversations.get(request)
         try:
             q = check_question(question, self.qa.config.max_question_chars)
             k = int(top_k)
+            scope = scope_ui.kwargs(as_of, articles, sources)
         except (InputError, TypeError, ValueError) as exc:
-            gr.Warning(_sentence(str(exc)), title="Can't ask that")
+            gr.Warning(sentence(str(exc)), title="Can't ask that")
             yield _skips(6)
             return
         with conv.lock:
             turn = conv.start(q)
             yield self.chat_html(conv, pending=True), "", *_skips(4)
-            self._answer(conv, turn, k)
+            self._answer(conv, turn, k, scope)
             for shown in self._reveal_steps(turn):
                 yield self.chat_html(conv, reveal=shown), *_skips(5)
                 time.sleep(STREAM_DELAY)
             yield self._answered(conv, turn)
 
-    def _answer(self, conv: Conversation, turn: render.Turn, top_k: int) -> None:
+    def _answer(self, conv: Conversation, turn: render.Turn, top_k: int, scope: dict[str, Any]) -> None:
         try:
-            turn.answer = conv.session.ask(turn.question, top_k=top_k)
+            turn.answer = conv.session.ask(turn.question, top_k=top_k, **scope)
         except CiteqaError as exc:
             turn.error = f"Couldn't answer: {exc}"
         except Exception:  # never show a traceback; the server log has it
@@ -206,8 +196,16 @@ class ChatPage:
             self.export_update(conv),
         )
 
-    def ask_example(self, top_k: float, evt: PageClick, request: gr.Request) -> Iterator[tuple[Any, ...]]:
-        yield from self.chat(evt.example, top_k, request)
+    def ask_example(
+        self,
+        top_k: float,
+        as_of: object,
+        articles: object,
+        sources: object,
+        evt: PageClick,
+        request: gr.Request,
+    ) -> Iterator[tuple[Any, ...]]:
+        yield from self.chat(evt.example, top_k, as_of, articles, sources, request)
 
     def new_chat(self, request: gr.Request) -> tuple[Any, ...]:
         """Outputs: chat, sources, article, question box, stored conversation, export."""
@@ -291,7 +289,7 @@ class ChatPage:
         try:
             report, refused = self.ingest(files, progress)
         except CiteqaError as exc:
-            return None, render_library.message(_sentence(str(exc)), "error"), gr.skip(), gr.skip()
+            return None, render_library.message(sentence(str(exc)), "error"), gr.skip(), gr.skip()
         except Exception:
             log.exception("upload failed")
             return (
@@ -304,16 +302,30 @@ class ChatPage:
         summary = render_library.ingest_summary(report, titles, refused)
         return None, summary, self.library_html(), self.stats_html()
 
+    def library_click(self, chosen: object, evt: PageClick) -> tuple[Any, ...]:
+        """A Library button: "Ask about" adds the article to the chat's scope and shows the Chat
+        tab; a confirmed Remove removes it (and drops it from the scope).
+        Outputs: ingest note, library, stats, scoped articles, sources list, tabs."""
+        keep = [str(a) for a in (chosen or [])]  # type: ignore[attr-defined]
+        if evt.scope:
+            articles, sources = scope_ui.choices(
+                self.qa, [*keep, evt.scope] if evt.scope not in keep else keep
+            )
+            return *_skips(3), articles, sources, gr.Tabs(selected="chat")
+        note, library, stats = self.remove(evt)
+        articles, sources = scope_ui.choices(self.qa, [a for a in keep if a != evt.remove])
+        return note, library, stats, articles, sources, gr.skip()
+
     def remove(self, evt: PageClick) -> tuple[str, str, str]:
         article_id = evt.remove
         try:
-            title = self._remove(article_id).title or article_id
+            title = self.remove_article(article_id).title or article_id
             note = render_library.message(f"Removed “{title}” ({article_id}).", "ok")
         except CiteqaError as exc:
-            note = render_library.message(_sentence(str(exc)), "error")
+            note = render_library.message(sentence(str(exc)), "error")
         return note, self.library_html(), self.stats_html()
 
-    def _remove(self, article_id: str) -> Any:
+    def remove_article(self, article_id: str) -> Any:
         """Remove an article, and its uploaded copy when no other article came from that file:
         `make run` re-ingests the uploads folder, which would otherwise bring the article back."""
         article = self.qa.article(article_id)  # InputError for an unknown id
@@ -335,59 +347,3 @@ class ChatPage:
         if article.path == copy.name or Path(article.path).resolve() == copy.resolve():
             return copy
         return None
-
-    # ---- the documented API (gradio_client); Gradio derives the schema from the type hints
-
-    def api_ask(self, question: str, top_k: int = 5, request: gr.Request = None) -> dict:  # type: ignore[assignment]
-        """Ask in this client's conversation (a follow-up uses the earlier questions). Returns the JSON
-        of `citeqa ask --json`: answer, sentences, citations (exact article offsets), passages."""
-        conv = self.conversations.get(request)
-        try:
-            q = check_question(question, self.qa.config.max_question_chars)
-            with conv.lock:
-                answer = conv.session.ask(q, top_k=top_k)
-                conv.start(q).answer = answer  # the browser tab of this session shows it too
-        except CiteqaError as exc:
-            raise _api_error(exc) from None
-        return answer.to_dict()
-
-    def api_add(self, files: list[str] | None) -> dict[str, Any]:
-        """Add article files (txt, md, html, json, jsonl). Returns what happened to each."""
-        try:
-            report, refused = self.ingest(files or [])
-        except CiteqaError as exc:
-            raise _api_error(exc) from None
-        skipped = [{"file": s.path, "reason": s.reason} for s in report.skipped]
-        skipped += [{"file": name, "reason": why} for name, why in refused]
-        return {
-            "added": list(report.added),
-            "updated": list(report.updated),
-            "unchanged": list(report.unchanged),
-            "skipped": skipped,
-            "passages": report.passages,
-            "seconds": round(report.seconds, 3),
-        }
-
-    def api_remove(self, article_id: str) -> list:
-        """Remove an article (by id) from every index; returns the ids removed."""
-        try:
-            self._remove(article_id)
-            return [article_id]
-        except CiteqaError as exc:
-            raise _api_error(exc) from None
-
-    def api_new_chat(self, request: gr.Request = None) -> None:  # type: ignore[assignment]
-        """Forget this client's conversation: the next question is not a follow-up."""
-        self.new_chat(request)
-
-    def api_articles(self) -> list:
-        """The articles in the knowledge base: id, title, source, published, file, passages, chars."""
-        return [_api_dict(asdict(a)) for a in self.qa.articles()]
-
-    def api_article(self, article_id: str) -> dict:
-        """One article: id, title, text, source, url, published, file. Citations index into `text`."""
-        try:
-            a = self.qa.article(article_id)
-        except CiteqaError as exc:
-            raise _api_error(exc) from None
-        return _api_dict(asdict(a))

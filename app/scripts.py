@@ -66,6 +66,8 @@ element.addEventListener('input', (e) => {
   });
 });
 element.addEventListener('click', (e) => {
+  const ask = e.target.closest('[data-scope]');
+  if (ask && element.contains(ask)) { trigger('click', {scope: ask.dataset.scope}); return; }
   const b = e.target.closest('[data-remove]');
   if (!b || !element.contains(b) || b.disabled) return;
   if (b.dataset.armed === '1') {

@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from citeqa.assistant import Assistant
-from citeqa_app import render, render_library, storage
+from citeqa_app import render, render_library, scope_ui, storage
 from citeqa_app.handlers import ChatPage
 from citeqa_app.scripts import ARTICLE_JS, CHAT_JS, DROP_JS, LIBRARY_JS, SOURCES_JS
 from citeqa_app.sessions import Conversation
@@ -84,7 +84,7 @@ def build_app(
         with gr.Row(elem_classes="cq-header", equal_height=True):
             gr.HTML(render_library.brand(), js_on_load=None, elem_classes="cq-brand-wrap")
             stats = gr.HTML(page.stats_html(), js_on_load=None, elem_id="cq-stats")
-        with gr.Tabs(elem_classes="cq-tabs"):
+        with gr.Tabs(elem_classes="cq-tabs") as tabs:
             with (
                 gr.Tab("Chat", id="chat", elem_id="cq-tab-chat"),
                 gr.Row(equal_height=False, elem_classes="cq-main"),
@@ -120,6 +120,29 @@ def build_app(
                             elem_id="cq-export",
                         )
                         new_chat = gr.Button("New conversation", size="sm", scale=0, elem_id="cq-new-chat")
+                    scope_line = gr.HTML("", js_on_load=None, elem_id="cq-scope-line")
+                    with gr.Accordion(
+                        "Scope", open=False, elem_classes="cq-settings", elem_id="cq-scope"
+                    ) as scope_box:
+                        with gr.Row():
+                            as_of = gr.DateTime(
+                                include_time=False,
+                                type="string",
+                                label="As of",
+                                info="Later articles are invisible; “this week” is read against this day.",
+                                elem_id="cq-as-of",
+                            )
+                            scope_sources = gr.Dropdown(
+                                [], multiselect=True, label="Only these sources", elem_id="cq-scope-sources"
+                            )
+                        scope_articles = gr.Dropdown(
+                            [],
+                            multiselect=True,
+                            label="Only these articles",
+                            info="Or pick them in the Library with “Ask about”.",
+                            elem_id="cq-scope-articles",
+                        )
+                        clear_scope = gr.Button("Clear scope", size="sm", scale=0, elem_id="cq-clear-scope")
                     with gr.Accordion("Settings", open=False, elem_classes="cq-settings"), gr.Row():
                         top_k = gr.Slider(
                             1,
@@ -167,10 +190,11 @@ def build_app(
 
         stored = gr.BrowserState(storage.EMPTY, storage_key=STORAGE_KEY, secret=STORAGE_SECRET)
         chat_out = [chat, question, sources, article, stored, export]
+        scope_in = [as_of, scope_articles, scope_sources]
         gr.on(
             [question.submit, send.click],
             page.chat,
-            [question, top_k],
+            [question, top_k, *scope_in],
             chat_out,
             api_name="chat",
             api_visibility="undocumented",
@@ -179,7 +203,7 @@ def build_app(
         )
         chat.select(
             page.ask_example,
-            [top_k],
+            [top_k, *scope_in],
             chat_out,
             api_name="ask_example",
             api_visibility="undocumented",
@@ -229,13 +253,24 @@ def build_app(
             **WRITING,
         )
         library.click(
-            page.remove,
-            None,
-            [ingest, library, stats],
+            page.library_click,
+            scope_articles,
+            [ingest, library, stats, scope_articles, scope_sources, tabs],
             api_name="remove_article",
             api_visibility="undocumented",
             **WRITING,
         )
+        # The lists' choices follow the library: refreshed whenever the panel opens.
+        scope_box.expand(lambda: scope_ui.choices(qa), None, [scope_articles, scope_sources], queue=False)
+        gr.on(
+            [as_of.change, scope_articles.change, scope_sources.change],
+            scope_ui.summary,
+            scope_in,
+            scope_line,
+            queue=False,
+            show_progress="hidden",
+        )
+        clear_scope.click(lambda: (None, [], []), None, scope_in, queue=False, show_progress="hidden")
         demo.load(
             page.on_load,
             stored,

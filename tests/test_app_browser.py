@@ -653,3 +653,45 @@ def test_send_button_lines_up_with_the_question_box(browser, live, width):
     OUT.mkdir(exist_ok=True)
     pg.screenshot(path=str(OUT / f"composer-{width}.png"))
     close_tab(pg)
+
+
+@pytest.mark.browser
+def test_scope_as_of_a_day_and_articles_picked_in_the_library(page, live):
+    from tests.test_answer_dates import SERIES
+
+    floods = [a for a in SERIES if a.id.startswith("floods-")]
+    live.qa.add(floods, progress=False)
+    try:
+        page.reload()
+        page.wait_for_selector("#cq-chat .cq-empty", timeout=30_000)
+        question = "How many people have died in the floods?"
+        page.click("#cq-scope button.label-wrap, #cq-scope > button")  # open the Scope panel
+        day = page.locator("#cq-as-of input").first
+        day.fill("2024-03-02")
+        day.press("Enter")
+        page.wait_for_function(
+            "document.querySelector('#cq-scope-line').textContent.includes('as of 2024-03-02')",
+            timeout=10_000,
+        )
+        ask(page, question)
+        answer = page.inner_text("#cq-chat .cq-bot.cq-final >> nth=-1")
+        assert "19" in answer and "as of 2 March 2024" in answer and "27" not in answer
+
+        # "Ask about" in the Library narrows the scope to that article and brings the chat back.
+        page.get_by_role("tab", name="Library").click()
+        page.click('#cq-library [data-scope="floods-1"]')
+        page.wait_for_function(
+            "document.querySelector('#cq-scope-line').textContent.includes('1 article')", timeout=10_000
+        )
+        assert page.locator("#cq-question textarea").is_visible()  # the Chat tab is showing
+        ask(page, question)
+        answer = page.inner_text("#cq-chat .cq-bot.cq-final >> nth=-1")
+        short = page.inner_text("#cq-chat .cq-bot.cq-final >> nth=-1 >> .cq-short")
+        assert short.split() == ["ANSWER", "12"] and "Flood toll rises to 12" in answer
+
+        page.click("#cq-clear-scope")
+        page.wait_for_function("document.querySelector('#cq-scope-line').textContent.trim() === ''")
+        ask(page, "How many people have died in the floods so far?")
+        assert "27" in page.inner_text("#cq-chat .cq-bot.cq-final >> nth=-1")
+    finally:
+        live.qa.remove(*[a.id for a in floods])

@@ -284,7 +284,7 @@ def _run(gen):
 
 def test_each_session_has_its_own_conversation(chat_page):
     a, b = SimpleNamespace(session_hash="tab-a"), SimpleNamespace(session_hash="tab-b")
-    steps = _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, a))
+    steps = _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, None, [], [], a))
     assert len(steps) >= 3  # the question, streamed words, the finished answer
     assert "cq-typing" in steps[0][0] and steps[0][1] == ""
     assert "cq-caret" in steps[1][0]
@@ -300,14 +300,14 @@ def test_each_session_has_its_own_conversation(chat_page):
 def test_a_bad_question_changes_nothing(chat_page):
     tab = SimpleNamespace(session_hash="t")
     with pytest.warns(UserWarning, match="the limit is 2,000"):
-        steps = _run(chat_page.chat("x" * 2500, 5, tab))
+        steps = _run(chat_page.chat("x" * 2500, 5, None, [], [], tab))
     assert len(steps) == 1 and all(v == {"__type__": "update"} for v in steps[0])
     assert chat_page.conversations.get(tab).turns == []
 
 
 def test_citation_keys_from_another_session_open_nothing(chat_page):
     mine, other = SimpleNamespace(session_hash="mine"), SimpleNamespace(session_hash="other")
-    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, mine))
+    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, None, [], [], mine))
     evt = PageClick(None, {"cite": "1:1"})
     assert "<mark" in chat_page.open_citation(evt, mine)
     assert "<mark" not in chat_page.open_citation(evt, other)
@@ -316,9 +316,11 @@ def test_citation_keys_from_another_session_open_nothing(chat_page):
 
 def test_a_new_answer_clears_the_article_panel_and_older_citations_say_so(chat_page):
     tab = SimpleNamespace(session_hash="t")
-    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, tab))
+    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, None, [], [], tab))
     assert "Citation [1]</span>" in chat_page.open_citation(PageClick(None, {"cite": "1:1"}), tab)
-    steps = _run(chat_page.chat("Who spoke about the brotherhood between the two countries?", 5, tab))
+    steps = _run(
+        chat_page.chat("Who spoke about the brotherhood between the two countries?", 5, None, [], [], tab)
+    )
     assert steps[0][3] == {"__type__": "update"}  # the panel stays while the answer is on its way...
     assert steps[-1][3] == render.article_placeholder()  # ...and is cleared when it arrives
     older = chat_page.open_citation(PageClick(None, {"cite": "1:1"}), tab)
@@ -327,7 +329,7 @@ def test_a_new_answer_clears_the_article_panel_and_older_citations_say_so(chat_p
 
 def _stored_after(chat_page, tab, question):
     """What the page hands the browser to keep after `question`, as it comes back from JSON."""
-    steps = _run(chat_page.chat(question, 5, tab))
+    steps = _run(chat_page.chat(question, 5, None, [], [], tab))
     return json.loads(json.dumps(steps[-1][4]))
 
 
@@ -355,8 +357,8 @@ def _chat_state(history):
 def test_export_is_the_conversation_as_markdown_with_its_citations(chat_page):
     tab = SimpleNamespace(session_hash="t")
     assert chat_page.on_load(None, tab)[4] == {"__type__": "update", "value": None, "interactive": False}
-    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, tab))
-    steps = _run(chat_page.chat("Which border checkpoint did they pass?", 5, tab))
+    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, None, [], [], tab))
+    steps = _run(chat_page.chat("Which border checkpoint did they pass?", 5, None, [], [], tab))
     export = steps[-1][5]
     path = Path(export["value"])
     assert export["interactive"] is True and path.name == "citeqa-conversation.md"
@@ -374,7 +376,7 @@ def test_export_is_the_conversation_as_markdown_with_its_citations(chat_page):
 
 def test_stored_conversations_round_trip_and_keep_only_the_last_passages(chat_page):
     tab = SimpleNamespace(session_hash="t")
-    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, tab))
+    _run(chat_page.chat("Where will the Heydar Aliyev-2023 drills be held?", 5, None, [], [], tab))
     stored = _stored_after(chat_page, tab, "What is the capital of Peru?")
     restored = storage.load(stored, max_turns=50)
     turns, original = restored.turns, chat_page.conversations.get(tab).turns
@@ -572,9 +574,9 @@ def test_serve_refuses_a_missing_knowledge_base(tmp_path):
 
 def test_api_errors_carry_the_message_and_leave_no_traceback_in_the_log():
     from citeqa.errors import InputError
-    from citeqa_app.handlers import _api_error
+    from citeqa_app.api import api_error
 
-    err = _api_error(InputError("the question is empty"))
+    err = api_error(InputError("the question is empty"))
     assert err.message == "The question is empty." and err.print_exception is False
 
 

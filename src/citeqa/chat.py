@@ -29,7 +29,7 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from citeqa.answer_direct import lead_in
 from citeqa.dates import display_published
@@ -48,6 +48,7 @@ class Asker(Protocol):
         *,
         query: str | None = None,
         prefer: Collection[str] = (),
+        **scope: Any,
     ) -> Answer: ...
 
 
@@ -249,33 +250,37 @@ class ChatSession:
             return question
         return follow_up_query(question, prev)
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, **scope: Any) -> Answer:
+        """Answer in this conversation. `scope`: Assistant.ask's as_of, articles, sources, since,
+        until, for this question (the page's scope controls send them with every question)."""
         with self._lock:
             q = question.strip()
             prev = self.history[-1] if self.history else None
             verdict = classify(q, prev) if q else NEW
             if prev is not None and verdict == FOLLOW_UP:
-                answer, follow = self._follow(q, prev, top_k), True
+                answer, follow = self._follow(q, prev, top_k, scope), True
             elif prev is not None and verdict == UNSURE:
-                answer, follow = self._settle(q, prev, top_k)
+                answer, follow = self._settle(q, prev, top_k, scope)
             else:
-                answer, follow = self.assistant.ask(question, top_k=top_k), False
+                answer, follow = self.assistant.ask(question, top_k=top_k, **scope), False
             self.history.append(_turn(q, answer, follow, prev))
             del self.history[: -self.max_turns]
             return answer
 
-    def _follow(self, question: str, prev: Turn, top_k: int | None) -> Answer:
+    def _follow(self, question: str, prev: Turn, top_k: int | None, scope: dict[str, Any]) -> Answer:
         query = follow_up_query(question, prev)
-        return self.assistant.ask(question, top_k=top_k, query=query, prefer=prev.articles)
+        return self.assistant.ask(question, top_k=top_k, query=query, prefer=prev.articles, **scope)
 
-    def _settle(self, question: str, prev: Turn, top_k: int | None) -> tuple[Answer, bool]:
+    def _settle(
+        self, question: str, prev: Turn, top_k: int | None, scope: dict[str, Any]
+    ) -> tuple[Answer, bool]:
         """Answer both ways only when needed: on its own first (one answer in the common case)."""
-        alone = self.assistant.ask(question, top_k=top_k)
+        alone = self.assistant.ask(question, top_k=top_k, **scope)
         if set(_cited(alone)) & set(prev.articles):  # on its own it lands where the conversation is
             return alone, True
         if not alone.abstained:
             return alone, False
-        followed = self._follow(question, prev, top_k)
+        followed = self._follow(question, prev, top_k, scope)
         if not followed.abstained and _holds(followed, _name_words(question)):
             return followed, True
         return alone, False
