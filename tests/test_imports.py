@@ -135,6 +135,7 @@ LAYERS: list[tuple[str, ...]] = [
         "citeqa.answer_model",
         "citeqa.onnx_query",
         "citeqa.markers",
+        "citeqa.nearcopy",
         "citeqa.evaluate.metrics",
         "citeqa.evaluate.svg",
         "citeqa.evaluate.names",
