@@ -129,3 +129,16 @@ def test_ask_prints_the_other_copies_under_a_citation():
         "    also in: Baku-Aktau ferry back in service (Reuters, 2024-03-05 09:00 +04:00), local\n"
         in out.getvalue()
     )
+
+
+def test_with_the_real_model_the_answer_cites_the_earliest_copy_and_names_the_others(tmp_path, real_embedder):
+    from tests.conftest import round_trips
+
+    with Assistant.build(story_articles(), kb=tmp_path / "kb", embedder=real_embedder, progress=False) as qa:
+        answer = qa.ask(QUESTION)
+        assert not answer.abstained and "120" in answer.text and round_trips(qa, answer)
+        (cite,) = [c for c in answer.citations if c.article_id in STORY]
+        assert cite.article_id == "wire"
+        assert [c.article_id for c in cite.also_in] == ["reuters", "local"]
+        assert _no_two_are_copies(answer.hits)
+        assert sum(h.passage.article_id in STORY for h in answer.hits) <= 2  # the story's own passages

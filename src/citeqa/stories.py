@@ -50,12 +50,17 @@ def one_copy_per_story(
     groups = kb.groups(sorted(set(owner.values())))
     if not groups:
         return [Pick(vid, score) for vid, score in fused if vid in owner][:k]
-    grouped = [vid for vid, _ in fused if owner.get(vid) in groups]
-    texts = {vid: p.text for vid, (p, _) in kb.passages(grouped).items()}
-    bodies = {vid: nearcopy.body(text) for vid, text in texts.items()}
-    sets = {vid: b.shingles for vid, b in bodies.items()}
+    # A story's candidates, best first; only a story with candidates from two copies or more can
+    # have a passage to drop or to cite from an earlier copy, so only those passages are read.
+    candidates: dict[str, list[int]] = {}
+    for vid, _ in fused:
+        if owner.get(vid) in groups:
+            candidates.setdefault(groups[owner[vid]].canonical, []).append(vid)
+    several = [v for vids in candidates.values() if len({owner[x] for x in vids}) > 1 for v in vids]
+    texts = kb.passage_texts_of(several)
+    bodies = _Bodies(texts)
     visible = _visible(kb, groups.values(), allowed)
-    kept: dict[str, list[nearcopy.Body]] = {}  # canonical → the story's kept passages
+    kept: dict[str, list[int]] = {}  # canonical → the story's kept passages
     used: set[int] = set()
     out: list[Pick] = []
     for vid, score in fused:
@@ -68,37 +73,50 @@ def one_copy_per_story(
         if group is None:
             out.append(Pick(vid, score))
             continue
-        if vid not in sets:  # its text is gone (removed between the two reads)
-            continue
-        story = kept.setdefault(group.canonical, [])
-        if any(nearcopy.same_story(bodies[vid], other) for other in story):
-            continue
-        cite = _earliest_same(vid, group, fused, owner, sets, used)
+        cite = vid
+        if vid in texts:
+            story = kept.setdefault(group.canonical, [])
+            if any(bodies.same_story(vid, other) for other in story):
+                continue
+            cite = _earliest_same(vid, group, candidates[group.canonical], owner, bodies, used)
+            story.append(vid)
+        elif len({owner[x] for x in candidates[group.canonical]}) > 1:
+            continue  # its text is gone (removed between the two reads)
         used.update((vid, cite))
-        story.append(bodies[vid])
         cited = owner[cite]
         out.append(Pick(cite, score, tuple(m for m in group.others(cited) if m.article_id in visible)))
     return out
 
 
+class _Bodies:
+    """Passages' shingle sets, made when first compared (most candidates never are)."""
+
+    def __init__(self, texts: dict[int, str]) -> None:
+        self.texts = texts
+        self.made: dict[int, nearcopy.Body] = {}
+
+    def __call__(self, vid: int) -> nearcopy.Body:
+        if vid not in self.made:
+            self.made[vid] = nearcopy.body(self.texts[vid])
+        return self.made[vid]
+
+    def same_story(self, a: int, b: int) -> bool:
+        return nearcopy.same_story(self(a), self(b))
+
+
 def _earliest_same(
-    vid: int,
-    group: Group,
-    fused: Sequence[tuple[int, float]],
-    owner: dict[int, str],
-    sets: dict[int, frozenset[str]],
-    used: set[int],
+    vid: int, group: Group, story: Sequence[int], owner: dict[int, str], bodies: _Bodies, used: set[int]
 ) -> int:
     """The passage of the earliest copy (canonical first) with the same text as `vid`, among the
-    candidates; `vid` itself when no earlier copy has one."""
+    story's candidates; `vid` itself when no earlier copy has one."""
     order = {aid: i for i, aid in enumerate(group.ids)}
     mine = order[owner[vid]]
     best: tuple[int, float, int] | None = None  # (copy's place, -containment, vid)
-    for other, _ in fused:
-        place = order.get(owner.get(other, ""), len(order))
-        if place >= mine or other in used or other not in sets:
+    for other in story:
+        place = order[owner[other]]
+        if place >= mine or other in used or other not in bodies.texts:
             continue
-        c = nearcopy.containment(sets[vid], sets[other])
+        c = nearcopy.containment(bodies(vid).shingles, bodies(other).shingles)
         if c >= SAME_TEXT and (best is None or (place, -c, other) < best):
             best = (place, -c, other)
     return best[2] if best is not None else vid

@@ -137,6 +137,16 @@ def article_ids(conn: sqlite3.Connection, vids: Sequence[int]) -> dict[int, str]
     return {int(v): a for v, a in rows}
 
 
+def passage_texts(conn: sqlite3.Connection, vids: Sequence[int]) -> dict[int, str]:
+    """The text of each passage (by vector id), and nothing else (no vectors, no sentence spans)."""
+    rows = conn.execute(
+        'SELECT p.vid, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p '
+        "JOIN articles a ON a.id = p.article_id WHERE p.vid IN (SELECT value FROM json_each(?))",
+        (json.dumps([int(v) for v in vids]),),
+    ).fetchall()
+    return {int(v): t for v, t in rows}
+
+
 def first_vids(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, int]:
     """One passage (vector id) of each article: a scope lets a question see all of an article's
     passages or none, so one tells whether the article is visible."""

@@ -167,6 +167,10 @@ class KnowledgeBase:
         """The article of each passage, by vector id (no text is loaded)."""
         return self.records.run(lambda conn: copies.article_ids(conn, vids))
 
+    def passage_texts_of(self, vids: Sequence[int]) -> dict[int, str]:
+        """The text of each passage, by vector id (no vectors are loaded)."""
+        return self.records.run(lambda conn: copies.passage_texts(conn, vids)) if len(vids) else {}
+
     def first_vids(self, article_ids: Sequence[str]) -> dict[str, int]:
         """One passage's vector id per article (a scope shows all of an article's passages or none)."""
         return self.records.run(lambda conn: copies.first_vids(conn, article_ids))
