@@ -142,3 +142,15 @@ def test_with_the_real_model_the_answer_cites_the_earliest_copy_and_names_the_ot
         assert [c.article_id for c in cite.also_in] == ["reuters", "local"]
         assert _no_two_are_copies(answer.hits)
         assert sum(h.passage.article_id in STORY for h in answer.hits) <= 2  # the story's own passages
+
+
+def test_an_update_with_a_new_figure_is_not_collapsed_into_the_earlier_report(tmp_path, hash_embedder):
+    from tests.test_answer_dates import SERIES
+
+    floods = [a for a in SERIES if a.id.startswith("floods-")]
+    with Assistant.build(floods, kb=tmp_path / "kb", embedder=hash_embedder, progress=False) as qa:
+        assert len(qa.kb.group("floods-2").ids) == 3  # one story at ingest: the same wire text...
+        hits = qa.search("How many people have died in the floods?", top_k=5)
+        # ...but three figures (12, 19, 27): each report stays, so the latest can win as of a day
+        assert sorted(h.passage.article_id for h in hits) == ["floods-1", "floods-2", "floods-3"]
+        assert all(len(h.also_in) == 2 for h in hits)

@@ -10,6 +10,10 @@ Fused candidates are walked best first:
   canonical first) when one is among the candidates with the same text (containment of their word
   shingles at least SAME_TEXT), so the answer cites the earliest copy; it keeps the score of the copy
   that ranked (the story's best);
+- an update is not a copy: two passages whose figures differ beyond their edges (a toll that rose
+  from 12 to 19 in a later run of the same wire text) say different things, so neither replaces the
+  other; both stay,
+  and the answer prefers the latest account as of the question's day (answer_direct.choose);
 - every kept passage of a grouped article names the story's other copies that the question's scope
   lets it see (`also_in`): an article published after `as_of` is not named either.
 The caller fills back to k from deeper candidates, so collapsing copies never shrinks the sources.
@@ -17,6 +21,7 @@ The caller fills back to k from deeper candidates, so collapsing copies never sh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -76,7 +81,7 @@ def one_copy_per_story(
         cite = vid
         if vid in texts:
             story = kept.setdefault(group.canonical, [])
-            if any(bodies.same_story(vid, other) for other in story):
+            if any(bodies.same_story(vid, other) and bodies.same_figures(vid, other) for other in story):
                 continue
             cite = _earliest_same(vid, group, candidates[group.canonical], owner, bodies, used)
             story.append(vid)
@@ -103,6 +108,10 @@ class _Bodies:
     def same_story(self, a: int, b: int) -> bool:
         return nearcopy.same_story(self(a), self(b))
 
+    def same_figures(self, a: int, b: int) -> bool:
+        """The same numbers in both passages (an updated figure makes an update, not a copy)."""
+        return _figures(self.texts[a]) == _figures(self.texts[b])
+
 
 def _earliest_same(
     vid: int, group: Group, story: Sequence[int], owner: dict[int, str], bodies: _Bodies, used: set[int]
@@ -117,9 +126,20 @@ def _earliest_same(
         if place >= mine or other in used or other not in bodies.texts:
             continue
         c = nearcopy.containment(bodies(vid).shingles, bodies(other).shingles)
-        if c >= SAME_TEXT and (best is None or (place, -c, other) < best):
+        if c >= SAME_TEXT and bodies.same_figures(vid, other) and (best is None or (place, -c, other) < best):
             best = (place, -c, other)
     return best[2] if best is not None else vid
+
+
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _figures(text: str) -> frozenset[str]:
+    """The numbers of a passage's middle: an outlet's dateline or footer ("(Outlet 5) -", "March 5
+    (Reuters)") sits at its edges, which near-copy detection trims the same way (nearcopy.body)."""
+    w = text.split()
+    cut = int(len(w) * nearcopy.DEFAULT.core_trim)
+    return frozenset(_FIGURE.findall(" ".join(w[cut : len(w) - cut])))
 
 
 def _visible(kb: KnowledgeBase, groups: Iterable[Group], allowed: np.ndarray | None) -> set[str]:
