@@ -177,21 +177,43 @@ class Records:
             return {int(r[0]) for r in self._conn.execute("SELECT vid FROM passages")}
 
     def passage_texts(self) -> tuple[int, list[tuple[int, str]]]:
-        """(generation, [(vid, title + "\n" + passage text)]) in one snapshot: the lexical index's input."""
+        """(generation, [(vid, title + "\n" + passage text)]) in one snapshot."""
+        gen, _, rows = self.passage_delta(np.zeros(0, dtype=np.int64))
+        return gen, rows
+
+    def passage_delta(self, known: np.ndarray) -> tuple[int, np.ndarray, list[tuple[int, str]]]:
+        """(generation, every passage's vid ascending, [(vid, title + "\n" + passage text)] of the
+        passages whose vid is not in `known`) in one snapshot: what an index of the passages `known`
+        needs to catch up with the store (vids are never reused, and a passage's text never changes:
+        an updated article's passages are deleted and inserted again under new vids)."""
+        text = 'SELECT p.vid, a.title || char(10) || substr(a.text, p.start + 1, p."end" - p.start) '
+        text += "FROM passages p JOIN articles a ON a.id = p.article_id"
         with self.guard():
             own = not self._conn.in_transaction
             if own:  # a read transaction, so the generation and the rows agree under WAL
                 self._conn.execute("BEGIN")
             try:
                 gen = self.generation
-                rows = self._conn.execute(
-                    'SELECT p.vid, a.title || char(10) || substr(a.text, p.start + 1, p."end" - p.start) '
-                    "FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.vid"
-                ).fetchall()
+                cur = self._conn.execute(
+                    "SELECT p.vid FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.vid"
+                )
+                vids = np.fromiter((r[0] for r in cur), dtype=np.int64)
+                new = np.setdiff1d(vids, known, assume_unique=True) if len(known) else vids
+                if len(new) * 4 > len(vids):  # most of it: one scan
+                    rows = self._conn.execute(text + " ORDER BY p.vid").fetchall()
+                    if len(new) < len(vids):
+                        wanted = set(new.tolist())
+                        rows = [r for r in rows if r[0] in wanted]
+                else:
+                    rows = []
+                    for i in range(0, len(new), 500):
+                        chunk = new[i : i + 500].tolist()
+                        marks = ",".join("?" * len(chunk))
+                        rows += self._conn.execute(f"{text} WHERE p.vid IN ({marks}) ORDER BY p.vid", chunk)
             finally:
                 if own:
                     self._conn.execute("COMMIT")
-        return gen, [(int(v), str(t)) for v, t in rows]
+        return gen, vids, [(int(v), str(t)) for v, t in rows]
 
     def passage_ids_of(self, article_id: str) -> list[str]:
         with self.guard():
