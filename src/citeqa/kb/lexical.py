@@ -154,10 +154,14 @@ class LexicalIndex:
         idf = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
         pos, weights = [], []
         for i, docs, tfs in parts:
-            tf = tfs.astype(np.float32)
-            weights.append((idf * (tf / (self._norm(i)[docs] + tf))).astype(np.float32))
-            pos.append(docs.astype(np.int64) + int(self._offsets[i]))
-        return np.concatenate(pos), np.concatenate(weights)
+            tf = tfs.astype(np.float64)  # exact, as bm25s's float32 tf is: small integers
+            x = self._norm(i).take(docs)  # in place from here: the same operations, fewer arrays
+            x += tf
+            np.divide(tf, x, out=x)
+            x *= idf
+            weights.append(x.astype(np.float32))
+            pos.append(docs + np.int64(self._offsets[i]) if i else docs)
+        return (pos[0], weights[0]) if len(pos) == 1 else (np.concatenate(pos), np.concatenate(weights))
 
     def _query(self, terms: list[str]) -> tuple[np.ndarray | None, float]:
         """(BM25 of every position, or None when no live passage has a term; the query's upper
