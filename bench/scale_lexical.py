@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -144,12 +145,17 @@ def _disk_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in files if f.is_file()) / 1e6
 
 
-def child_new(n: int, folder: Path, queries: list[list[str]]) -> dict[str, float]:
+def child_new(n: int, store: Path, queries: list[list[str]]) -> dict[str, float]:
     from citeqa.kb.lexical import LexicalIndex
     from citeqa.kb.lexical_cache import LexicalCache
     from citeqa.kb.records import Records, StoredPassage
+    from citeqa.kb.sqlite import DB
     from citeqa.schema import Article, Passage, Span
 
+    folder = store.with_name(store.name + "-run")  # a copy: the writes below change it
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    shutil.copyfile(store / DB, folder / DB)
     records = Records.connect(folder, 4)
     cache = LexicalCache(
         folder, lambda: records.generation, lambda: records.counts()["passages"], records.passage_delta
@@ -207,9 +213,10 @@ def child_new(n: int, folder: Path, queries: list[list[str]]) -> dict[str, float
 
 
 def child_open(n: int, folder: Path, queries: list[list[str]]) -> dict[str, float]:
-    """A reader process: open the newest index from its files, then query."""
+    """A reader process: open the newest index from its files (child_new's), then query."""
     from citeqa.kb.lexical import LexicalIndex
 
+    folder = folder.with_name(folder.name + "-run")
     gen, path = max((int(p.stem.split("-")[1]), p) for p in folder.glob("lexical-*.json"))
     t0 = time.perf_counter()
     index = LexicalIndex.load(path, gen)
@@ -266,8 +273,6 @@ def main() -> None:
             print(
                 f"making a store of {n:,} passages: {_child(['--child', 'store', *common])['store_s']:.0f} s"
             )
-        for f in folder.glob("lexical-*.json"):  # the build is measured from nothing
-            f.unlink()
         new = _child(["--child", "new", *common])
         new.update({f"open_{k}": v for k, v in _child(["--child", "open", *common]).items()})
         old = None if args.no_old else _child(["--child", "old", *common])
@@ -278,11 +283,11 @@ def main() -> None:
     for n, old, new in rows:
         if old:
             print(
-                f"| {n:,} | format 1 (old) | {old['build_s']:.0f} | {old['p50']:.1f} | {old['p95']:.1f} "
+                f"| {n:,} | format 1 (old) | {old['build_s']:.0f} | {old['p50']:.2f} | {old['p95']:.2f} "
                 f"| {old['mb']:,.0f} in RAM | {old['rss']:,.0f} |"
             )
         print(
-            f"| {n:,} | segments (new) | {new['build_s']:.0f} | {new['p50']:.1f} | {new['p95']:.1f} "
+            f"| {n:,} | segments (new) | {new['build_s']:.0f} | {new['p50']:.2f} | {new['p95']:.2f} "
             f"| {new['mb']:,.0f} on disk | {new['rss_build']:,.0f} |"
         )
     print(
@@ -293,9 +298,9 @@ def main() -> None:
     for n, _, new in rows:
         print(
             f"| {n:,} | {new['open_open_s']:.2f} | {1e3 * new['open_first_query_s']:.0f} "
-            f"| {new['open_p50']:.1f} / {new['open_p95']:.1f} | {new['open_rss']:,.0f} | {new['add_s']:.2f} "
+            f"| {new['open_p50']:.2f} / {new['open_p95']:.2f} | {new['open_rss']:,.0f} | {new['add_s']:.2f} "
             f"| {new['remove_s']:.2f} | {new['delta_s']:.2f} | {new['reader_s']:.2f} | {new['segments']:.0f} "
-            f"| {new['after_p50']:.1f} / {new['after_p95']:.1f} |"
+            f"| {new['after_p50']:.2f} / {new['after_p95']:.2f} |"
         )
 
 

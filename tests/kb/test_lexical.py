@@ -368,3 +368,36 @@ def test_segments_merge_and_purge_so_there_stay_few():
     assert all(len(d) <= len(s) // 2 for s, d in zip(index.segments, index.dead, strict=True))
     assert len(index) == 1000 + 2 * 198 - 899
     assert index.search(["river"], 3)[0][0] == 900  # ties by vid, the deleted ones gone
+
+
+def test_long_and_non_ascii_terms_survive_building_merging_and_purging():
+    # Terms over 16 bytes live in a second table; UTF-8 bytes order both tables.
+    long_word = "pneumonoultramicroscopicsilicovolcanoconiosis"
+    analyzer = Analyzer()
+    rows = [
+        (1, f"{long_word} river"),
+        (2, "café naïve river"),
+        (3, "plain words"),
+        (4, f"{long_word}s again"),
+    ]
+    index = LexicalIndex.build(rows[:2], 1, analyzer)
+    index = index.updated(2, np.zeros(0, np.int64), rows[2:], analyzer)  # merged: 2 * 4 >= 2
+    assert len(index.segments) == 1
+    fresh = LexicalIndex.build(rows, 2, analyzer)
+    for text in (long_word, "café", "naïve river", f"{long_word}s"):
+        terms = analyzer.terms(text)
+        assert index.search(terms, 5) == fresh.search(terms, 5) != []
+    index = index.updated(3, np.array([1, 4]), [], analyzer)
+    assert index.search(analyzer.terms(long_word), 5) == []
+    assert [v for v, _ in index.search(["river"], 5)] == [2]
+
+
+def test_passage_delta_reads_only_the_passages_an_index_lacks(tmp_path, hash_embedder):
+    qa = _build(tmp_path, hash_embedder, _docs(4))
+    gen, vids, rows = qa.kb.records.passage_delta(np.zeros(0, np.int64))
+    assert gen == qa.kb.generation and vids.tolist() == [v for v, _ in rows] and len(rows) == 4
+    qa.add([Article(id="new", title="New", text="Penguins marched.")])
+    qa.remove("a1")
+    gen2, vids2, rows2 = qa.kb.records.passage_delta(vids)
+    assert gen2 == gen + 2 and len(vids2) == 4
+    assert [t for _, t in rows2] == ["New\nPenguins marched."] and rows2[0][0] == vids2[-1]

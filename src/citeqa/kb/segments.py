@@ -25,7 +25,7 @@ import json
 import os
 import shutil
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -184,7 +184,8 @@ def build(name: str, rows: Sequence[tuple[int, str]], analyze: Callable[[str], l
         if not len(key):  # nothing but stopwords
             continue
         first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))  # one per (term, passage)
-        tf = np.diff(np.append(first, len(key))).astype(np.uint32)
+        tf = np.diff(np.append(first, len(key)))
+        tf = tf.astype(np.uint16 if tf.max() < 2**16 else np.uint32)
         key = key[first]
         parts.append(((key >> 32).astype(np.int32), (key & 0xFFFFFFFF).astype(np.uint32), tf))
     words = [t.encode("utf-8") for t in ids]
@@ -202,7 +203,7 @@ def build(name: str, rows: Sequence[tuple[int, str]], analyze: Callable[[str], l
         np.fromiter((v for v, _ in rows), dtype=np.int64, count=len(rows)),
         np.concatenate(lengths) if lengths else np.zeros(0, np.int32),
         (short, long[: np.count_nonzero(is_long)]),
-        [(new_id[t], d, f) for t, d, f in parts],
+        [(new_id[t], d, f) for t, d, f in _drain(parts)],
     )
 
 
@@ -235,7 +236,14 @@ def merge(name: str, parts: Sequence[tuple[Segment, np.ndarray | None]]) -> Segm
     lengths = np.concatenate(
         [seg.lengths[m] for (seg, _), m in zip(parts, live, strict=True)] or [np.zeros(0, np.int32)]
     )
-    return _assemble(name, vids[order], lengths[order], (short, long), postings)
+    return _assemble(name, vids[order], lengths[order], (short, long), _drain(postings))
+
+
+def _drain(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Iterator[tuple[np.ndarray, ...]]:
+    """Yield and let go of each item in turn, so its arrays can be freed as soon as they are used."""
+    items.reverse()
+    while items:
+        yield items.pop()
 
 
 def _assemble(
@@ -243,14 +251,23 @@ def _assemble(
     vids: np.ndarray,
     lengths: np.ndarray,
     tables: tuple[np.ndarray, np.ndarray],
-    parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    parts: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
 ) -> Segment:
     """A segment from postings given as (term id, position, tf) arrays, term ids indexing the short
     table then the long one (each of distinct terms, in any order): the tables sorted, terms without
     postings dropped, postings grouped by column (a stable sort keeps each column's positions in
-    the order given)."""
+    the order given). Each array is let go of once copied: at a million passages the postings are
+    60 million, and the peak memory is what a rebuild costs."""
     short, long = tables
-    term = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int32)
+    terms: list[np.ndarray] = [np.zeros(0, np.int32)]
+    docs_l: list[np.ndarray] = [np.zeros(0, np.uint32)]
+    tfs_l: list[np.ndarray] = [np.zeros(0, np.uint8)]
+    for t, d, f in parts:
+        terms.append(t)
+        docs_l.append(d)
+        tfs_l.append(f)
+    term = np.concatenate(terms)
+    del terms
     counts = np.bincount(term, minlength=len(short) + len(long))
     s_ids = np.flatnonzero(counts[: len(short)])
     s_ids = s_ids[np.argsort(short[s_ids], kind="stable")]
@@ -259,14 +276,20 @@ def _assemble(
     columns = np.concatenate((s_ids, len(short) + l_ids))  # column c holds term id columns[c]
     rank = np.full(len(counts), -1, dtype=np.int32)
     rank[columns] = np.arange(len(columns), dtype=np.int32)
-    order = np.argsort(rank[term], kind="stable")
+    term = rank[term]  # the column of each posting
+    order = np.argsort(term, kind="stable")
     del term
     indptr = np.zeros(len(columns) + 1, dtype=np.int64)
     np.cumsum(counts[columns], out=indptr[1:])
     long = long[l_ids]
     width = max((len(w) for w in long.tolist()), default=1)
-    docs = np.concatenate([p[1] for p in parts])[order] if parts else np.zeros(0, np.uint32)
-    tfs = np.concatenate([p[2] for p in parts])[order] if parts else np.zeros(0, np.uint8)
+    docs = np.concatenate(docs_l)
+    del docs_l
+    docs = docs[order].astype(np.uint32, copy=False)
+    tfs = np.concatenate(tfs_l)
+    del tfs_l
+    tfs = tfs[order]
+    del order
     top = int(tfs.max()) if len(tfs) else 0
     return Segment(
         name=name,
@@ -275,7 +298,7 @@ def _assemble(
         short=np.ascontiguousarray(short[s_ids], dtype=f"S{SHORT}"),
         long=np.ascontiguousarray(long, dtype=f"S{width}"),
         indptr=indptr,
-        docs=docs.astype(np.uint32, copy=False),
+        docs=docs,
         tfs=tfs.astype(np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.uint32, copy=False),
     )
 
