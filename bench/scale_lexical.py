@@ -81,7 +81,7 @@ def _timed(search, queries: list[list[str]]) -> tuple[float, float]:  # type: ig
 # ---------------------------------------------------------------- format 1, as it was
 
 
-def child_old(n: int, queries: list[list[str]]) -> dict[str, float]:
+def child_old(n: int, folder: Path, queries: list[list[str]]) -> dict[str, float]:
     import bm25s
 
     rows = passages(paragraphs()[0], n, random.Random(n))
@@ -111,7 +111,30 @@ def child_old(n: int, queries: list[list[str]]) -> dict[str, float]:
 
     p50, p95 = _timed(search, queries)
     mb = (data.nbytes + indptr.nbytes + indices.nbytes + 8 * n) / 1e6
-    return {"build_s": build, "p50": p50, "p95": p95, "mb": mb, "rss": peak_rss_mb()}
+    out = {"build_s": build, "p50": p50, "p95": p95, "mb": mb, "rss": peak_rss_mb()}
+    # The same questions alternately against this index and the segmented one child_new left on
+    # disk (after its writes: two segments, 512 deleted), each question once, in one process: the
+    # fairest comparison on a shared machine, whose load moves between the children.
+    from citeqa.kb.lexical import LexicalIndex
+
+    found = sorted(
+        (int(p.stem.split("-")[1]), p) for p in (folder / "..").glob(f"{folder.name}-run/lexical-*.json")
+    )
+    if found:
+        new = LexicalIndex.load(found[-1][1], found[-1][0])
+        assert new is not None
+        lo, ln = [], []
+        for terms in queries:
+            t = time.perf_counter()
+            search(terms, 50)
+            lo.append((time.perf_counter() - t) * 1e3)
+            t = time.perf_counter()
+            new.search(terms, 50)
+            ln.append((time.perf_counter() - t) * 1e3)
+        out.update(
+            alt_old_p50=pct(lo, 50), alt_old_p95=pct(lo, 95), alt_new_p50=pct(ln, 50), alt_new_p95=pct(ln, 95)
+        )
+    return out
 
 
 # ---------------------------------------------------------------- the segmented index
@@ -249,7 +272,7 @@ def main() -> None:
     if args.child:
         folder = Path(args.workdir) / f"store-{args.size}"
         if args.child == "old":
-            res = child_old(args.size, _queries(args.queries))
+            res = child_old(args.size, folder, _queries(args.queries))
         elif args.child == "store":
             res = child_store(args.size, folder)
         elif args.child == "new":
@@ -290,6 +313,15 @@ def main() -> None:
             f"| {n:,} | segments (new) | {new['build_s']:.0f} | {new['p50']:.2f} | {new['p95']:.2f} "
             f"| {new['mb']:,.0f} on disk | {new['rss_build']:,.0f} |"
         )
+    print("\nThe same questions alternately against both indexes in one process (each once, in turn):\n")
+    print("| passages | format 1 p50 / p95 ms | segments p50 / p95 ms |")
+    print("|---|---|---|")
+    for n, old, _ in rows:
+        if old and "alt_old_p50" in old:
+            print(
+                f"| {n:,} | {old['alt_old_p50']:.2f} / {old['alt_old_p95']:.2f} "
+                f"| {old['alt_new_p50']:.2f} / {old['alt_new_p95']:.2f} |"
+            )
     print(
         f"\n| passages | open s | first query ms | query p50 / p95 ms | reader peak RSS MB | add {CHANGE} s "
         f"| remove {CHANGE} s | SQLite vid diff s | reader catch-up s | segments | p50 / p95 ms after |"

@@ -401,3 +401,22 @@ def test_passage_delta_reads_only_the_passages_an_index_lacks(tmp_path, hash_emb
     gen2, vids2, rows2 = qa.kb.records.passage_delta(vids)
     assert gen2 == gen + 2 and len(vids2) == 4
     assert [t for _, t in rows2] == ["New\nPenguins marched."] and rows2[0][0] == vids2[-1]
+
+
+def test_cached_posting_lists_score_the_same(monkeypatch):
+    from citeqa.kb import bm25
+
+    rng = random.Random(3)
+    rows = [(v, _text(rng)) for v in range(1, 300)]
+    queries = [Analyzer().terms(q) for q in ("river flood", "penguin march", "river kiwi storm", "river")]
+    plain = LexicalIndex.build(rows, 1, Analyzer())
+    want = [plain.search(q, 20) for q in queries]
+    monkeypatch.setattr(bm25, "CACHE_FROM", 1)
+    monkeypatch.setattr(bm25, "CACHE_BYTES", 4000)  # room for a few lists: the oldest go
+    cached = LexicalIndex.build(rows, 1, Analyzer())
+    for _ in range(3):
+        assert [cached.search(q, 20) for q in queries] == want
+    cache = bm25.TermCache(100)
+    cache.put("a", (np.zeros(5, np.int64), np.zeros(5, np.float32)))  # 60 bytes
+    cache.put("b", (np.zeros(5, np.int64), np.zeros(5, np.float32)))
+    assert cache.get("a") is None and cache.get("b") is not None

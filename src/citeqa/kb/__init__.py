@@ -6,6 +6,7 @@ sqlite.py    opening kb.sqlite, its errors as KBErrors, the reads repair makes b
 dense.py     the FAISS index, a cache derived from the stored vectors
 lexical.py   the BM25 index, a cache derived from the stored texts: segments, deletions, BM25
 segments.py  its immutable segments (raw postings): build, merge, files
+bm25.py      its scores, computed per query as bm25s computes them
 lexical_cache.py  which generation's BM25 index to use, caught up after each write
 manifest.py  manifest.json: how it was built
 lock.py      the writer lock

@@ -10,8 +10,8 @@ there are O(log N) of them, and one mostly deleted is rewritten without its dead
 
 BM25 is computed at query time from the live passages only: N, their mean length and each query
 term's document frequency, with bm25s's "lucene" formulas (k1 0.9, b 0.4, the configuration of
-MTEB's BM25 baseline) and its float32 rounding of each posting's score, so the scores are those of a
-fresh bm25s build of the same passages, bit for bit, however the index got there.
+MTEB's BM25 baseline) and its float32 rounding of each posting's score (bm25.py), so the scores are
+those of a fresh bm25s build of the same passages, bit for bit, however the index got there.
 
 Files, in the knowledge-base folder:
 
@@ -28,7 +28,6 @@ missing, damaged, stale or built with other settings, is lexical_cache.py's part
 from __future__ import annotations
 
 import json
-import math
 import re
 import uuid
 from collections.abc import Sequence
@@ -38,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from citeqa.analyzer import STEMMER, STOPWORDS_NAME, TOKEN, Analyzer
-from citeqa.kb import segments
+from citeqa.kb import bm25, segments
 from citeqa.kb.files import write_bytes_atomically, write_text_atomically
 from citeqa.kb.segments import Segment
 
@@ -79,8 +78,11 @@ class LexicalIndex:
             for s, m in zip(self.segments, self._live, strict=True)
         )
         self.avgdl = total / self.n if self.n else 0.0
-        self._norms: list[np.ndarray | None] = [None] * len(self.segments)
+        self._bm25 = bm25.Scorer(
+            self.k1, self.b, self.n, self.avgdl, [s.lengths for s in self.segments], self._offsets
+        )
         self._memo: tuple[tuple[str, ...], np.ndarray | None, float] | None = None
+        self._cache = bm25.TermCache(bm25.CACHE_BYTES)
 
     @classmethod
     def build(cls, rows: list[tuple[int, str]], generation: int, analyzer: Analyzer) -> LexicalIndex:
@@ -137,32 +139,6 @@ class LexicalIndex:
 
     # ---------------------------------------------------------------- BM25
 
-    def _norm(self, i: int) -> np.ndarray:
-        """k1 (1 - b + b len / avgdl) per passage of segment i, as bm25s computes it (float64)."""
-        norm = self._norms[i]
-        if norm is None:
-            lengths = np.asarray(self.segments[i].lengths)
-            norm = self._norms[i] = self.k1 * ((1 - self.b) + self.b * lengths / self.avgdl)
-        return norm
-
-    def _term(
-        self, parts: list[tuple[int, np.ndarray, np.ndarray]], df: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(positions, scores) of one term's live postings. bm25s ("lucene"): idf = ln(1 + (N - df +
-        .5) / (df + .5)) rounded to float32; tf / (tf + k1 (1 - b + b len / avgdl)) in float64; their
-        product rounded to float32. The same operations in the same order give the same bits."""
-        idf = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
-        pos, weights = [], []
-        for i, docs, tfs in parts:
-            tf = tfs.astype(np.float64)  # exact, as bm25s's float32 tf is: small integers
-            x = self._norm(i).take(docs)  # in place from here: the same operations, fewer arrays
-            x += tf
-            np.divide(tf, x, out=x)
-            x *= idf
-            weights.append(x.astype(np.float32))
-            pos.append(docs + np.int64(self._offsets[i]) if i else docs)
-        return (pos[0], weights[0]) if len(pos) == 1 else (np.concatenate(pos), np.concatenate(weights))
-
     def _query(self, terms: list[str]) -> tuple[np.ndarray | None, float]:
         """(BM25 of every position, or None when no live passage has a term; the query's upper
         bound). The last query is remembered: the ranker asks for search, score_of and
@@ -176,6 +152,10 @@ class LexicalIndex:
         columns = [seg.columns(words) for seg in self.segments]
         found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for j, term in enumerate(distinct):
+            cached = self._cache.get(term)
+            if cached is not None:
+                found[term] = cached
+                continue
             parts, df = [], 0
             for i, seg in enumerate(self.segments):
                 if columns[i][j] >= 0:
@@ -188,7 +168,9 @@ class LexicalIndex:
                         parts.append((i, docs, tfs))
                         df += len(docs)
             if df:
-                found[term] = self._term(parts, df)
+                found[term] = self._bm25.term(parts, df)
+                if df >= bm25.CACHE_FROM:
+                    self._cache.put(term, found[term])
         if not found:
             scores, bound = None, 0.0
         else:
