@@ -13,7 +13,9 @@ of orphaned passages, a crash between a commit and the files.
 
 Only a writer holding the lock deletes files (`sweep`): a reader never deletes a segment that a
 writer has written and is about to name in its manifest. A reader that loses a file while loading
-(an old generation swept under it) falls back as for a damaged one.
+(an old generation swept under it) falls back as for a damaged one. So does anyone loading the rare
+manifest a reader wrote (readers save what they caught up, like the writer) for a segment the
+writer's sweep deleted before that manifest landed: every path ends in a correct index.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
     manifest.json      how it was built (format, model, dimension, chunker) and counts   manifest.py
     kb.sqlite          articles, passages, sentence spans, vectors: the store of record  records.py
     dense-<gen>.faiss  FAISS index of the vectors of generation <gen> (derived cache)    dense.py
-    lexical-<gen>.json BM25 index of generation <gen>: its segments in lexical/ (cache)   lexical.py
+    lexical-<gen>.json BM25 index of generation <gen>, segments in lexical/ (cache)      lexical.py
     .lock              taken by writers (flock), so two processes never write at once    lock.py
 
 Why this shape: SQLite commits are atomic, so every write is one transaction that also bumps a
