@@ -290,17 +290,21 @@ def test_incremental_scores_equal_a_fresh_build_after_random_writes(tmp_path, ha
     reader.close()
 
 
-def test_scores_are_those_of_bm25s_bit_for_bit():
+@pytest.mark.parametrize("every", [5, 50])  # a fifth deleted (masked out), or a few (kept, zeroed)
+def test_scores_are_those_of_bm25s_bit_for_bit(every):
     import bm25s
 
     rng = random.Random(5)
     analyzer = Analyzer()
-    rows = [(v, _text(rng) if v % 7 else "the of and") for v in range(1, 400)]  # some passages all stopwords
-    live = [(v, t) for v, t in rows if v % 5]
-    index = LexicalIndex.build(rows[:200], 1, analyzer).updated(
-        2, np.array([v for v, _ in rows[:200] if not v % 5], dtype=np.int64), live[160:], analyzer
-    )
-    assert index.vids.tolist() == [v for v, _ in live]
+    rows = [(v, _text(rng) if v % 7 else "the of and") for v in range(1, 800)]  # some passages all stopwords
+    live = [(v, t) for v, t in rows if v % every]
+    old = [v for v, _ in rows[:700] if not v % every]
+    added = [(v, t) for v, t in live if v > 700]
+    index = LexicalIndex.build(rows[:700], 1, analyzer).updated(2, np.array(old), added, analyzer)
+    assert len(index.segments) == 2 and index.vids.tolist() == [v for v, _ in live]
+    for seg in index.segments:  # positions ascend in every column (what finding the deleted relies on)
+        starts = np.repeat(np.arange(len(seg.indptr) - 1), np.diff(seg.indptr))
+        assert np.all((np.diff(seg.docs.astype(np.int64)) > 0) | (np.diff(starts) > 0))
     bm = bm25s.BM25(k1=0.9, b=0.4, method="lucene")
     bm.index([analyzer.terms(t) for _, t in live], create_empty_token=False, show_progress=False)
     for word in WORDS[:8]:
@@ -417,6 +421,6 @@ def test_cached_posting_lists_score_the_same(monkeypatch):
     for _ in range(3):
         assert [cached.search(q, 20) for q in queries] == want
     cache = bm25.TermCache(100)
-    cache.put("a", (np.zeros(5, np.int64), np.zeros(5, np.float32)))  # 60 bytes
-    cache.put("b", (np.zeros(5, np.int64), np.zeros(5, np.float32)))
+    cache.put("a", (np.zeros(5, np.int64), np.zeros(5, np.float32), 0.0))  # 60 bytes
+    cache.put("b", (np.zeros(5, np.int64), np.zeros(5, np.float32), 0.0))
     assert cache.get("a") is None and cache.get("b") is not None

@@ -68,14 +68,16 @@ class Scorer:
         tf = np.arange(TF_TABLE, dtype=np.float64)[:, None]
         return tf / (norm[None, :] + tf), lens
 
-    def term(self, parts: list[tuple[int, np.ndarray, np.ndarray]], df: int) -> tuple[np.ndarray, np.ndarray]:
-        """(positions, scores) of one term's live postings, `parts` giving (segment, positions in it,
-        term frequencies), `df` their number. Looked up in `table` or computed, the operations are
-        the same, so are the bits."""
+    def term(
+        self, parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]], df: int
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """(positions, scores, best score of a live one) of one term's postings, `parts` giving
+        (segment, positions in it, term frequencies, indexes of deleted ones kept), `df` the live
+        ones' number. Looked up in `table` or computed, the operations are the same, so are the bits."""
         weight = idf(self.n, df)
-        pos, weights = [], []
+        pos, weights, top = [], [], 0.0
         scores: np.ndarray | None = None  # this term's table: float32 score by tf * width + length
-        for i, docs, tfs in parts:
+        for i, docs, tfs, gone in parts:
             d = docs.astype(np.intp)  # once, for the gathers and for bincount
             table, lens = self.table
             if lens[i] is not None and 4 * len(d) >= table.size and int(tfs.max()) < TF_TABLE:
@@ -84,36 +86,43 @@ class Scorer:
                 key = tfs.astype(np.intp)
                 key *= table.shape[1]
                 key += lens[i].take(d)
-                weights.append(scores.take(key))
+                w = scores.take(key)
             else:
                 tf = tfs.astype(np.float64)  # exact, as bm25s's float32 tf is: small integers
                 x = self.norm(i).take(d)  # in place from here: the same operations, fewer arrays
                 x += tf
                 np.divide(tf, x, out=x)
                 x *= weight
-                weights.append(x.astype(np.float32))
+                w = x.astype(np.float32)
+            best = float(w.max())
+            if len(gone) and float(w[gone].max()) >= best:  # the best may be a deleted passage's
+                best = float(np.delete(w, gone).max())
+            top = max(top, best)
+            weights.append(w)
             pos.append(d + int(self.offsets[i]) if i else d)
-        return (pos[0], weights[0]) if len(pos) == 1 else (np.concatenate(pos), np.concatenate(weights))
+        if len(pos) == 1:
+            return pos[0], weights[0], top
+        return np.concatenate(pos), np.concatenate(weights), top
 
 
 class TermCache:
-    """term → (positions, scores), least recently used dropped first beyond `limit` bytes. Safe
+    """term → (positions, scores, best score), least recently used dropped first beyond `limit` bytes. Safe
     across threads; the arrays are never changed once stored."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._items: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[np.ndarray, np.ndarray, float]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+    def get(self, term: str) -> tuple[np.ndarray, np.ndarray, float] | None:
         with self._lock:
             item = self._items.get(term)
             if item is not None:
                 self._items.move_to_end(term)
             return item
 
-    def put(self, term: str, item: tuple[np.ndarray, np.ndarray]) -> None:
+    def put(self, term: str, item: tuple[np.ndarray, np.ndarray, float]) -> None:
         size = item[0].nbytes + item[1].nbytes
         with self._lock:
             if term in self._items or size > self.limit:
@@ -121,5 +130,5 @@ class TermCache:
             self._items[term] = item
             self._bytes += size
             while self._bytes > self.limit:
-                _, (p, w) = self._items.popitem(last=False)
+                _, (p, w, _) = self._items.popitem(last=False)
                 self._bytes -= p.nbytes + w.nbytes

@@ -51,6 +51,7 @@ FOLDER = "lexical"
 # live passages, so sizes fall geometrically and there are at most ~log4(N) segments; a segment with
 # more than PURGE of its passages deleted is rewritten without them (dead postings cost query time).
 MERGE_RATIO, PURGE = 4, 0.5
+SPARSE = 16  # a segment with under 1/SPARSE of its passages deleted is "sparse" (see __init__)
 _NAME = re.compile(r"[0-9a-f-]+")  # file names the manifest may give
 _DEAD = re.compile(r"dead-[0-9a-f-]+\.npy")
 
@@ -72,6 +73,13 @@ class LexicalIndex:
         self.k1, self.b = K1, B  # read now, so a benchmark may set lexical.K1 before a build
         self._live = [_live_mask(s, d) for s, d in zip(self.segments, self.dead, strict=True)]
         self._offsets = np.cumsum([0] + [len(s) for s in self.segments])
+        # A segment with few deletions keeps their postings at query time (finding them in a list
+        # is a binary search each, where masking it is a pass over it) and zeroes their scores.
+        self._sparse = [
+            len(d) > 0 and len(d) * SPARSE < len(s) for s, d in zip(self.segments, self.dead, strict=True)
+        ]
+        zeroed = [d + o for d, o, sp in zip(self.dead, self._offsets, self._sparse, strict=False) if sp]
+        self._zeroed = np.concatenate(zeroed).astype(np.intp) if zeroed else np.zeros(0, np.intp)
         self.n = sum(len(s) - len(d) for s, d in zip(self.segments, self.dead, strict=True))
         total = sum(
             int(np.sum(s.lengths if m is None else s.lengths[m], dtype=np.int64))
@@ -150,7 +158,7 @@ class LexicalIndex:
         distinct = list(dict.fromkeys(terms))
         words = [t.encode("utf-8") for t in distinct]
         columns = [seg.columns(words) for seg in self.segments]
-        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        found: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
         for j, term in enumerate(distinct):
             cached = self._cache.get(term)
             if cached is not None:
@@ -160,13 +168,21 @@ class LexicalIndex:
             for i, seg in enumerate(self.segments):
                 if columns[i][j] >= 0:
                     docs, tfs = seg.postings(int(columns[i][j]))
-                    live = self._live[i]
-                    if live is not None:
-                        keep = live[docs]
+                    gone, n = _EMPTY, len(docs)
+                    if self._sparse[i]:  # few deleted: find them (positions ascend), zero them below
+                        dead = self.dead[i]
+                        at = np.searchsorted(docs, dead)
+                        found_at = at < n
+                        at = at[found_at]
+                        gone = at[docs[at] == dead[found_at]]
+                        n -= len(gone)
+                    elif self._live[i] is not None:  # many: drop them now
+                        keep = self._live[i][docs]
                         docs, tfs = docs[keep], tfs[keep]
-                    if len(docs):
-                        parts.append((i, docs, tfs))
-                        df += len(docs)
+                        n = len(docs)
+                    if n:
+                        parts.append((i, docs, tfs, gone))
+                        df += n
             if df:
                 found[term] = self._bm25.term(parts, df)
                 if df >= bm25.CACHE_FROM:
@@ -176,10 +192,11 @@ class LexicalIndex:
         else:
             # One bincount over the query's posting lists, a term as often as the query has it.
             hits = [found[t] for t in terms if t in found]
-            docs = np.concatenate([p for p, _ in hits])
-            weights = np.concatenate([w for _, w in hits])
+            docs = np.concatenate([p for p, _, _ in hits])
+            weights = np.concatenate([w for _, w, _ in hits])
             scores = np.bincount(docs, weights=weights, minlength=int(self._offsets[-1]))
-            bound = sum(float(w.max()) for _, w in hits)
+            scores[self._zeroed] = 0.0  # deleted passages whose postings were kept
+            bound = sum(top for _, _, top in hits)
         self._memo = (key, scores, bound)
         return scores, bound
 

@@ -50,7 +50,7 @@ class Segment:
     short: np.ndarray  # S16, sorted: terms of up to SHORT bytes
     long: np.ndarray  # S<n>, sorted: longer terms
     indptr: np.ndarray  # int64, one more than there are terms
-    docs: np.ndarray  # uint32: position of the passage of each posting (unsigned: a bad one raises)
+    docs: np.ndarray  # uint32 (a bad one raises, never wraps), ascending in each column: positions
     tfs: np.ndarray  # uint8/16/32: how often the term occurs in that passage
 
     def __len__(self) -> int:
@@ -236,6 +236,12 @@ def merge(name: str, parts: Sequence[tuple[Segment, np.ndarray | None]]) -> Segm
     lengths = np.concatenate(
         [seg.lengths[m] for (seg, _), m in zip(parts, live, strict=True)] or [np.zeros(0, np.int32)]
     )
+    if not np.array_equal(order, np.arange(len(order))):
+        # Parts out of vid order (never made by lexical.py, which merges neighbours): put the
+        # postings in position order, so each column's positions still ascend once grouped.
+        t, d, f = (np.concatenate(x) for x in zip(*postings, strict=True))
+        by_pos = np.argsort(d, kind="stable")
+        postings = [(t[by_pos], d[by_pos], f[by_pos])]
     return _assemble(name, vids[order], lengths[order], (short, long), _drain(postings))
 
 
