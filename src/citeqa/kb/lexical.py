@@ -78,6 +78,7 @@ class LexicalIndex:
         self._sparse = [
             len(d) > 0 and len(d) * SPARSE < len(s) for s, d in zip(self.segments, self.dead, strict=True)
         ]
+        self._dead32 = [d.astype(np.uint32) for d in self.dead]
         zeroed = [d + o for d, o, sp in zip(self.dead, self._offsets, self._sparse, strict=False) if sp]
         self._zeroed = np.concatenate(zeroed).astype(np.intp) if zeroed else np.zeros(0, np.intp)
         self.n = sum(len(s) - len(d) for s, d in zip(self.segments, self.dead, strict=True))
@@ -170,7 +171,7 @@ class LexicalIndex:
                     docs, tfs = seg.postings(int(columns[i][j]))
                     gone, n = _EMPTY, len(docs)
                     if self._sparse[i]:  # few deleted: find them (positions ascend), zero them below
-                        dead = self.dead[i]
+                        dead = self._dead32[i]  # the postings' type: searchsorted casts to a common one
                         at = np.searchsorted(docs, dead)
                         found_at = at < n
                         at = at[found_at]
