@@ -69,7 +69,7 @@ def test_a_whole_knowledge_base_needs_nothing(kb, capsys):
 def test_dense_and_lexical_files_are_rebuilt(kb, hash_embedder, capsys, damage):
     n = _passages(kb)
     (dense,) = kb.glob("dense-*.faiss")
-    (lexical,) = kb.glob("lexical-*.npz")
+    (lexical,) = kb.glob("lexical-*.json")
     for f in (dense, lexical):
         if damage == "truncate":
             f.write_bytes(f.read_bytes()[: len(f.read_bytes()) // 3])
@@ -86,6 +86,33 @@ def test_dense_and_lexical_files_are_rebuilt(kb, hash_embedder, capsys, damage):
     _healthy(kb, hash_embedder, n)
     # and a second run finds nothing left to do
     assert _cli(capsys, "repair", "--kb", str(kb))[1].startswith("repair: nothing needed repairing")
+
+
+@pytest.mark.parametrize("damage", ["flipped", "missing"])
+def test_a_damaged_lexical_segment_is_found_by_its_checksum_and_rebuilt(kb, hash_embedder, capsys, damage):
+    # Opening maps the segment files without reading them (fast); repair compares their checksums.
+    n = _passages(kb)
+    (segment,) = (kb / "lexical").glob("seg-*")
+    tfs = segment / "tfs.npy"
+    if damage == "flipped":  # same size, one byte changed: only the checksum can tell
+        data = bytearray(tfs.read_bytes())
+        data[-1] ^= 0xFF
+        tfs.write_bytes(bytes(data))
+    else:
+        tfs.unlink()
+    code, out, _ = _cli(capsys, "repair", "--kb", str(kb))
+    assert code == 0, out
+    assert "lexical index lexical-" in out and f"rebuilt it from the {n} stored passages" in out
+    assert f"deleted lexical/{segment.name}, which the lexical index no longer uses" in out
+    _healthy(kb, hash_embedder, n)
+    assert _cli(capsys, "repair", "--kb", str(kb))[1].startswith("repair: nothing needed repairing")
+
+
+def test_repair_sweeps_a_format_1_lexical_file(kb, capsys):
+    old = kb / "lexical-3.npz"
+    old.write_bytes(b"PK")
+    code, out, _ = _cli(capsys, "repair", "--kb", str(kb))
+    assert code == 0 and "deleted lexical-3.npz" in out and not old.exists()
 
 
 def test_wrong_counts_in_the_manifest_are_rewritten(kb, hash_embedder, capsys):

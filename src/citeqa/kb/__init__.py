@@ -4,7 +4,10 @@ store.py     KnowledgeBase: open/create, reads, search, write, verify (the face)
 records.py   kb.sqlite, the store of record (articles, passages, vectors)
 sqlite.py    opening kb.sqlite, its errors as KBErrors, the reads repair makes before trusting it
 dense.py     the FAISS index, a cache derived from the stored vectors
-lexical.py   the BM25 index, a cache derived from the stored texts
+lexical.py   the BM25 index, a cache derived from the stored texts: segments, deletions, BM25
+segments.py  its immutable segments (raw postings): build, merge, files
+bm25.py      its scores, computed per query as bm25s computes them
+lexical_cache.py  which generation's BM25 index to use, caught up after each write
 manifest.py  manifest.json: how it was built
 lock.py      the writer lock
 copies.py    near copies of one story (syndication): grouped at ingest, kept in kb.sqlite

@@ -1,92 +1,210 @@
-"""BM25 over passages: the lexical index of a knowledge base.
+"""BM25 over passages: the lexical index of a knowledge base, kept up to date a write at a time.
 
-The index is a derived cache, like the dense one: `lexical-<gen>.npz` in the knowledge-base folder,
-built from the SQLite store (title + passage text of every passage) for generation <gen>. It is
-written to a temporary file, fsynced and renamed; older generations are deleted. A file that is
-missing, damaged, stale or built with other settings is rebuilt from the store on first use, so the
-lexical ranker can never return a passage the store no longer holds. The writer rebuilds it right
-after each commit (`KnowledgeBase.on_write`), so readers in other processes usually just load it.
+The index is a derived cache of the SQLite store (title + passage text of every passage), like the
+dense one, but it is not rebuilt whole after each write: at a million passages that took 88 s and
+4.7 GB. It is a list of immutable segments (segments.py: each passage's length and raw postings,
+term frequencies) plus, per segment, which of its passages are deleted. A write adds one segment of
+the passages it added and marks the ones it removed (an updated article's passages get new vector
+ids, so removed + added describes every write); small segments are merged as they accumulate, so
+there are O(log N) of them, and one mostly deleted is rewritten without its dead.
 
-bm25s (with citeqa.analyzer's terms: the configuration of MTEB's BM25 baseline) computes the
-per-term score matrix; a query sums the posting lists of its terms with one `np.bincount`.
-bench/lexical_libs.py measured the choice: at 100k short passages a query takes ~0.5 ms (tantivy
-the same, SQLite FTS5 ~90 ms); a full rebuild ~11 s of CPU (tantivy's indexing is faster, but it
-would be a second index format and dependency).
+BM25 is computed at query time from the live passages only: N, their mean length and each query
+term's document frequency, with bm25s's "lucene" formulas (k1 0.9, b 0.4, the configuration of
+MTEB's BM25 baseline) and its float32 rounding of each posting's score (bm25.py), so the scores are
+those of a fresh bm25s build of the same passages, bit for bit, however the index got there.
+
+Files, in the knowledge-base folder:
+
+    lexical-<gen>.json              generation <gen>: settings, its segments and deletion files
+    lexical/seg-<name>/             one segment's arrays (never changed once written)
+    lexical/dead-<name>-<gen>.npy   positions deleted from segment <name> as of generation <gen>
+
+Everything is written under a private temporary name, fsynced and renamed, the manifest last. A
+reader holding an older generation loads only the new segments (memory-mapped: a million passages
+open in well under a second). Which generation's index is used, and what happens when its files are
+missing, damaged, stale or built with other settings, is lexical_cache.py's part.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import re
+import uuid
+from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from citeqa.analyzer import STEMMER, STOPWORDS_NAME, TOKEN, Analyzer
-from citeqa.kb.files import sweep_generations, write_bytes_atomically
+from citeqa.kb import bm25, segments
+from citeqa.kb.files import write_bytes_atomically, write_text_atomically
+from citeqa.kb.segments import Segment
 
 FORMAT = "citeqa-lexical"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: segments and query-time BM25 (1 was one lexical-<gen>.npz of scores)
 # Anserini's BM25 defaults; on the training sets (bench/fusion_tune.py) they fused best of the
-# (k1, b) pairs tried. Recorded in each file: a change here forces a rebuild.
+# (k1, b) pairs tried. Recorded in each manifest: a change here forces a rebuild.
 K1, B, METHOD = 0.9, 0.4, "lucene"
+FOLDER = "lexical"
+# Merge policy: adjacent segments merge while the newer holds at least 1/MERGE_RATIO of the older's
+# live passages, so sizes fall geometrically and there are at most ~log4(N) segments; a segment with
+# more than PURGE of its passages deleted is rewritten without them (dead postings cost query time).
+MERGE_RATIO, PURGE = 4, 0.5
+SPARSE = 16  # a segment with under 1/SPARSE of its passages deleted is "sparse" (see __init__)
+_NAME = re.compile(r"[0-9a-f-]+")  # file names the manifest may give
+_DEAD = re.compile(r"dead-[0-9a-f-]+\.npy")
 
 
-@dataclass(frozen=True)
 class LexicalIndex:
-    """BM25 scores of every (term, passage) pair, as term-major postings, for one generation."""
+    """One generation's index: segments, the positions deleted from each, and BM25 over the rest."""
 
-    generation: int
-    vids: np.ndarray  # int64, ascending: position → passage vector id
-    vocab: dict[str, int]  # term → column
-    indptr: np.ndarray  # column t's postings are [indptr[t], indptr[t+1])
-    indices: np.ndarray  # position of the passage of each posting
-    data: np.ndarray  # BM25 score of each posting
-    ceiling: np.ndarray  # best score of each term over all passages (a per-query upper bound)
+    def __init__(
+        self,
+        generation: int,
+        segs: Sequence[Segment],
+        dead: Sequence[np.ndarray] | None = None,
+        dead_files: Sequence[str | None] | None = None,
+    ) -> None:
+        self.generation = generation
+        self.segments = tuple(segs)
+        self.dead = tuple(np.zeros(0, np.int64) for _ in segs) if dead is None else tuple(dead)
+        self.dead_files = list(dead_files or [None] * len(self.segments))
+        self.k1, self.b = K1, B  # read now, so a benchmark may set lexical.K1 before a build
+        self._live = [_live_mask(s, d) for s, d in zip(self.segments, self.dead, strict=True)]
+        self._offsets = np.cumsum([0] + [len(s) for s in self.segments])
+        # A segment with few deletions keeps their postings at query time (finding them in a list
+        # is a binary search each, where masking it is a pass over it) and zeroes their scores.
+        self._sparse = [
+            len(d) > 0 and len(d) * SPARSE < len(s) for s, d in zip(self.segments, self.dead, strict=True)
+        ]
+        self._dead32 = [d.astype(np.uint32) for d in self.dead]
+        zeroed = [d + o for d, o, sp in zip(self.dead, self._offsets, self._sparse, strict=False) if sp]
+        self._zeroed = np.concatenate(zeroed).astype(np.intp) if zeroed else np.zeros(0, np.intp)
+        self.n = sum(len(s) - len(d) for s, d in zip(self.segments, self.dead, strict=True))
+        total = sum(
+            int(np.sum(s.lengths if m is None else s.lengths[m], dtype=np.int64))
+            for s, m in zip(self.segments, self._live, strict=True)
+        )
+        self.avgdl = total / self.n if self.n else 0.0
+        self._bm25 = bm25.Scorer(
+            self.k1, self.b, self.n, self.avgdl, [s.lengths for s in self.segments], self._offsets
+        )
+        self._memo: tuple[tuple[str, ...], np.ndarray | None, float] | None = None
+        self._cache = bm25.TermCache(bm25.CACHE_BYTES)
 
     @classmethod
     def build(cls, rows: list[tuple[int, str]], generation: int, analyzer: Analyzer) -> LexicalIndex:
+        """An index of `rows` ((vid, text)) from nothing: one segment."""
         rows = sorted(rows)
-        vids = np.array([v for v, _ in rows], dtype=np.int64)
-        terms = [analyzer.terms(t) for _, t in rows]
-        if not any(terms):  # empty knowledge base, or nothing but stopwords
-            empty = np.zeros(0, dtype=np.float32)
-            return cls(generation, vids, {}, np.zeros(1, np.int64), np.zeros(0, np.int32), empty, empty)
-        import bm25s
+        return cls(generation, [segments.build(_new_name(generation), rows, analyzer.terms)] if rows else [])
 
-        bm = bm25s.BM25(k1=K1, b=B, method=METHOD)
-        bm.index(terms, create_empty_token=False, show_progress=False)
-        data = np.asarray(bm.scores["data"], dtype=np.float32)
-        indptr = np.asarray(bm.scores["indptr"], dtype=np.int64)
-        ceiling = np.zeros(len(indptr) - 1, dtype=np.float32)
-        nonempty = indptr[:-1] < indptr[1:]
-        ceiling[nonempty] = np.maximum.reduceat(data, indptr[:-1][nonempty])
-        return cls(
-            generation,
-            vids,
-            dict(bm.vocab_dict),
-            indptr,
-            np.asarray(bm.scores["indices"], dtype=np.int32),
-            data,
-            ceiling,
-        )
+    def updated(
+        self, generation: int, removed: np.ndarray, rows: list[tuple[int, str]], analyzer: Analyzer
+    ) -> LexicalIndex:
+        """This index with the passages `removed` (vids) deleted and `rows` added as a new segment,
+        then merged by the policy above: generation `generation`'s index."""
+        removed = np.sort(np.asarray(removed, dtype=np.int64))
+        segs, dead, files = list(self.segments), list(self.dead), list(self.dead_files)
+        for i, seg in enumerate(segs):
+            if len(removed) and len(seg):
+                pos = np.minimum(np.searchsorted(seg.vids, removed), len(seg) - 1)
+                gone = pos[seg.vids[pos] == removed]
+                if len(gone):
+                    dead[i], files[i] = np.union1d(dead[i], gone).astype(np.int64), None
+        if rows:
+            segs.append(segments.build(_new_name(generation), sorted(rows), analyzer.terms))
+            dead.append(np.zeros(0, np.int64))
+            files.append(None)
+        parts = [(s, d, f) for s, d, f in zip(segs, dead, files, strict=True) if len(d) < len(s)]
+        for i, (seg, d, _) in enumerate(parts):  # purge the mostly dead
+            if len(d) > PURGE * len(seg):
+                parts[i] = (segments.merge(_new_name(generation), [(seg, _live_mask(seg, d))]), _EMPTY, None)
+        i = len(parts) - 2
+        while i >= 0:  # from the newest: merge a segment into the one before while it is big enough
+            (a, da, _), (b, db, _) = parts[i], parts[i + 1]
+            if (len(b) - len(db)) * MERGE_RATIO >= len(a) - len(da):
+                both = [(a, _live_mask(a, da)), (b, _live_mask(b, db))]
+                parts[i : i + 2] = [(segments.merge(_new_name(generation), both), _EMPTY, None)]
+                i = len(parts) - 2
+            else:
+                i -= 1
+        return LexicalIndex(generation, *zip(*parts, strict=True)) if parts else LexicalIndex(generation, [])
 
     def __len__(self) -> int:
-        return len(self.vids)
+        return self.n
+
+    @cached_property
+    def vids(self) -> np.ndarray:
+        """Vector ids of the live passages, ascending."""
+        live = [s.vids if m is None else s.vids[m] for s, m in zip(self.segments, self._live, strict=True)]
+        out = np.concatenate(live) if live else np.zeros(0, np.int64)
+        return out if np.all(out[1:] > out[:-1]) else np.sort(out)
+
+    @cached_property
+    def _position_vids(self) -> np.ndarray:
+        """Vector id of every position (segment by segment, dead ones included)."""
+        return np.concatenate([s.vids for s in self.segments]) if self.segments else np.zeros(0, np.int64)
+
+    # ---------------------------------------------------------------- BM25
+
+    def _query(self, terms: list[str]) -> tuple[np.ndarray | None, float]:
+        """(BM25 of every position, or None when no live passage has a term; the query's upper
+        bound). The last query is remembered: the ranker asks for search, score_of and
+        upper_bound of the same terms in turn."""
+        key = tuple(terms)
+        memo = self._memo
+        if memo is not None and memo[0] == key:
+            return memo[1], memo[2]
+        distinct = list(dict.fromkeys(terms))
+        words = [t.encode("utf-8") for t in distinct]
+        columns = [seg.columns(words) for seg in self.segments]
+        found: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+        for j, term in enumerate(distinct):
+            cached = self._cache.get(term)
+            if cached is not None:
+                found[term] = cached
+                continue
+            parts, df = [], 0
+            for i, seg in enumerate(self.segments):
+                if columns[i][j] >= 0:
+                    docs, tfs = seg.postings(int(columns[i][j]))
+                    gone, n = _EMPTY, len(docs)
+                    if self._sparse[i]:  # few deleted: find them (positions ascend), zero them below
+                        dead = self._dead32[i]  # the postings' type: searchsorted casts to a common one
+                        at = np.searchsorted(docs, dead)
+                        found_at = at < n
+                        at = at[found_at]
+                        gone = at[docs[at] == dead[found_at]]
+                        n -= len(gone)
+                    elif self._live[i] is not None:  # many: drop them now
+                        keep = self._live[i][docs]
+                        docs, tfs = docs[keep], tfs[keep]
+                        n = len(docs)
+                    if n:
+                        parts.append((i, docs, tfs, gone))
+                        df += n
+            if df:
+                found[term] = self._bm25.term(parts, df)
+                if df >= bm25.CACHE_FROM:
+                    self._cache.put(term, found[term])
+        if not found:
+            scores, bound = None, 0.0
+        else:
+            # One bincount over the query's posting lists, a term as often as the query has it.
+            hits = [found[t] for t in terms if t in found]
+            docs = np.concatenate([p for p, _, _ in hits])
+            weights = np.concatenate([w for _, w, _ in hits])
+            scores = np.bincount(docs, weights=weights, minlength=int(self._offsets[-1]))
+            scores[self._zeroed] = 0.0  # deleted passages whose postings were kept
+            bound = sum(top for _, _, top in hits)
+        self._memo = (key, scores, bound)
+        return scores, bound
 
     def scores(self, terms: list[str]) -> np.ndarray | None:
-        """BM25 of every passage (by position), or None when no term is in the vocabulary."""
-        cols = [self.vocab[t] for t in terms if t in self.vocab]
-        if not cols:
-            return None
-        spans = [(self.indptr[c], self.indptr[c + 1]) for c in cols]
-        # One bincount over the concatenated posting lists: faster than bm25s's per-term np.add.at.
-        docs = np.concatenate([self.indices[a:b] for a, b in spans])
-        weights = np.concatenate([self.data[a:b] for a, b in spans])
-        return np.bincount(docs, weights=weights, minlength=len(self.vids))
+        """BM25 of every position (segment by segment; 0 for a deleted one), or None when no live
+        passage has any of the terms."""
+        return self._query(terms)[0]
 
     def search(self, terms: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (vid, score) among passages sharing a term with the query (and among `allowed`
@@ -94,82 +212,128 @@ class LexicalIndex:
         s = self.scores(terms)
         if s is None or k < 1:
             return []
-        if allowed is not None:
-            s = np.where(np.isin(self.vids, allowed, assume_unique=True), s, 0.0)
+        vids = self._position_vids
+        if allowed is not None:  # the scope: ascending vids (Records.vids_in), looked up per position
+            if not len(allowed):
+                return []
+            at = np.minimum(np.searchsorted(allowed, vids), len(allowed) - 1)
+            s = np.where(allowed[at] == vids, s, 0.0)
         hit = np.flatnonzero(s > 0)
         if len(hit) > k:  # keep everything tied with the k-th score, so the cut is by vid too
             kth = np.partition(s[hit], len(hit) - k)[len(hit) - k]
             hit = hit[s[hit] >= kth]
-        order = np.lexsort((self.vids[hit], -s[hit]))[:k]
-        return [(int(self.vids[i]), float(s[i])) for i in hit[order]]
+        order = np.lexsort((vids[hit], -s[hit]))[:k]
+        return [(int(vids[i]), float(s[i])) for i in hit[order]]
 
     def score_of(self, terms: list[str], vids: Sequence[int]) -> dict[int, float]:
         """BM25 of the given passages (0.0 when they share no term); unknown vids are left out."""
-        if not vids or not len(self.vids):
+        if not len(vids) or not self.n:
             return {}
         want = np.asarray(vids, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.vids, want), len(self.vids) - 1)
-        known = self.vids[pos] == want
         s = self.scores(terms)
-        return {
-            int(v): float(s[p]) if s is not None else 0.0
-            for v, p, ok in zip(want, pos, known, strict=True)
-            if ok
-        }
+        where: dict[int, int] = {}
+        for i, seg in enumerate(self.segments):
+            if not len(seg):
+                continue
+            pos = np.minimum(np.searchsorted(seg.vids, want), len(seg) - 1)
+            ok = seg.vids[pos] == want
+            if self._live[i] is not None:
+                ok &= self._live[i][pos]
+            where.update(zip(want[ok].tolist(), (pos[ok] + int(self._offsets[i])).tolist(), strict=True))
+        return {int(v): float(s[where[v]]) if s is not None else 0.0 for v in want.tolist() if v in where}
 
     def upper_bound(self, terms: list[str]) -> float:
-        """The most any passage could score for these terms: a fixed scale for normalising BM25."""
-        return float(sum(float(self.ceiling[self.vocab[t]]) for t in terms if t in self.vocab))
+        """The most any passage could score for these terms (the sum of each term's best score over
+        the live passages): a fixed scale for normalising BM25."""
+        return self._query(terms)[1]
 
     # ---------------------------------------------------------------- files
 
     def save(self, path: Path) -> None:
-        """Write atomically: a private temporary file, fsynced, then renamed over `path`."""
-        write_bytes_atomically(
-            path,
-            lambda f: np.savez(
-                f,
-                manifest=np.array(json.dumps(_settings(self.generation, len(self)))),
-                vids=self.vids,
-                vocab=np.array(sorted(self.vocab, key=self.vocab.__getitem__)),
-                indptr=self.indptr,
-                indices=self.indices,
-                data=self.data,
-                ceiling=self.ceiling,
-            ),
-        )
+        """Write the segments and deletion files not yet on disk beside `path`, then `path` (this
+        generation's manifest), each atomically; the manifest last, so it never names a missing file."""
+        folder = path.parent / FOLDER
+        folder.mkdir(exist_ok=True)
+        for seg in self.segments:
+            seg.save(folder)
+        for i, (seg, dead) in enumerate(zip(self.segments, self.dead, strict=True)):
+            if len(dead) and self.dead_files[i] is None:
+                name = f"dead-{seg.name}-{self.generation}.npy"  # its content follows from its name
+                if not (folder / name).is_file():
+                    write_bytes_atomically(folder / name, lambda f, d=dead: np.save(f, d, allow_pickle=False))
+                self.dead_files[i] = name
+        entries = [
+            {"name": s.name, "docs": len(s), "dead": len(d), "dead_file": f}
+            for s, d, f in zip(self.segments, self.dead, self.dead_files, strict=True)
+        ]
+        write_text_atomically(path, json.dumps({**_settings(self.generation, self.n), "segments": entries}))
 
     @classmethod
-    def load(cls, path: Path, generation: int) -> LexicalIndex | None:
-        """The index in `path` if it is whole and built for `generation` with these settings."""
+    def load(cls, path: Path, generation: int, reuse: LexicalIndex | None = None) -> LexicalIndex | None:
+        """The index `path` describes if it is whole and built for `generation` with these settings;
+        segments and deletion files `reuse` already holds are taken from it, the rest mapped."""
+        folder = path.parent / FOLDER
+        have = {} if reuse is None else {s.name: (s, d, f) for s, d, f in reuse.parts()}
+        segs, dead, files = [], [], []
         try:
-            with np.load(path, allow_pickle=False) as z:
-                manifest = json.loads(str(z["manifest"]))
-                vids = z["vids"]
-                if manifest != _settings(generation, len(vids)):
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            entries = manifest.pop("segments")
+            if manifest != _settings(generation, manifest.get("passages")):
+                return None
+            for e in entries:
+                name, file = e["name"], e["dead_file"]
+                if not _NAME.fullmatch(name) or not (file is None or _DEAD.fullmatch(file)):
                     return None
-                vocab = z["vocab"].tolist()
-                index = cls(
-                    generation,
-                    vids,
-                    dict(zip(vocab, range(len(vocab)), strict=True)),
-                    z["indptr"],
-                    z["indices"],
-                    z["data"],
-                    z["ceiling"],
-                )
-        except Exception:  # noqa: BLE001 - any damage (truncation, bad zip, bad JSON) means: rebuild
+                old = have.get(name)
+                seg = old[0] if old else Segment.open(folder, name)
+                if seg is None or len(seg) != e["docs"]:
+                    return None
+                if file is None:
+                    d = _EMPTY
+                elif old and old[2] == file:
+                    d = old[1]
+                else:
+                    d = np.load(folder / file, allow_pickle=False)
+                    if d.dtype != np.int64 or d.ndim != 1 or (len(d) and (d[0] < 0 or d[-1] >= len(seg))):
+                        return None
+                    if not np.all(d[1:] > d[:-1]):
+                        return None
+                if len(d) != e["dead"]:
+                    return None
+                segs.append(seg)
+                dead.append(d)
+                files.append(file)
+        except Exception:  # noqa: BLE001 - any damage (missing file, bad JSON or array) means: rebuild
             return None
-        ok = (
-            len(index.indptr) == len(vocab) + 1
-            and len(index.indices) == len(index.data) == int(index.indptr[-1])
-            and len(index.ceiling) == len(vocab)
-            and (len(index.indices) == 0 or int(index.indices.max()) < len(vids))
-        )
-        return index if ok else None
+        index = cls(generation, segs, dead, files)
+        return index if len(index) == manifest["passages"] else None
+
+    def parts(self) -> list[tuple[Segment, np.ndarray, str | None]]:
+        """(segment, deleted positions, the file they are saved in) of each segment."""
+        return list(zip(self.segments, self.dead, self.dead_files, strict=True))
+
+    def files(self) -> set[str]:
+        """Names (in the lexical folder) of the segments and deletion files this index uses."""
+        return {f"seg-{s.name}" for s in self.segments} | {f for f in self.dead_files if f}
 
 
-def _settings(generation: int, n: int) -> dict[str, object]:
+_EMPTY = np.zeros(0, np.int64)
+
+
+def _live_mask(seg: Segment, dead: np.ndarray) -> np.ndarray | None:
+    if not len(dead):
+        return None
+    live = np.ones(len(seg), dtype=bool)
+    live[dead] = False
+    return live
+
+
+def _new_name(generation: int) -> str:
+    """A segment name no other writer will pick: the generation and 48 random bits."""
+    return f"{generation}-{uuid.uuid4().hex[:12]}"
+
+
+def _settings(generation: int, n: object) -> dict[str, object]:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -180,68 +344,5 @@ def _settings(generation: int, n: int) -> dict[str, object]:
         "stemmer": STEMMER,
         "stopwords": STOPWORDS_NAME,
         "generation": generation,
-        "passages": n,
+        "passages": n if isinstance(n, int) else -1,
     }
-
-
-class LexicalCache:
-    """The current `LexicalIndex` of one knowledge base (`KnowledgeBase.lexical`): in memory, else
-    from its file, else rebuilt from the store; rebuilt by the writer right after each commit."""
-
-    def __init__(
-        self,
-        folder: Path,
-        generation: Callable[[], int],
-        passages: Callable[[], int],
-        passage_texts: Callable[[], tuple[int, list[tuple[int, str]]]],
-    ) -> None:
-        self.folder = folder
-        self._generation = generation
-        self._passages = passages
-        self._passage_texts = passage_texts
-        self.analyzer = Analyzer()
-        self._lock = threading.Lock()
-        self._index: LexicalIndex | None = None
-
-    def file(self, generation: int) -> Path:
-        return self.folder / f"lexical-{generation}.npz"
-
-    def current(self) -> LexicalIndex:
-        """The index for the store's generation now: in memory, else from its file, else rebuilt."""
-        gen = self._generation()
-        with self._lock:
-            index = self._index
-            if index is None or index.generation != gen:
-                index = LexicalIndex.load(self.file(gen), gen)
-                if index is None or len(index) != self._passages():
-                    index = self.rebuild()
-                self._index = index
-            return index
-
-    def rebuild(self) -> LexicalIndex:
-        """Build from one snapshot of the store (the rows are exactly generation `gen`'s) and save."""
-        gen, rows = self._passage_texts()
-        index = LexicalIndex.build(rows, gen, self.analyzer)
-        with contextlib.suppress(OSError):  # a read-only folder still answers, from memory
-            index.save(self.file(gen))
-            sweep_generations(self.folder, "lexical", ".npz", gen)
-        return index
-
-    def after_write(self, generation: int) -> None:
-        # Called by the writer, which holds the store's lock: rebuilding now means readers in other
-        # processes find the new generation's file instead of each rebuilding it. No cache lock
-        # here: a reader holds that lock while it waits for the store's, so taking it could
-        # deadlock. Replacing the reference is atomic, and a reader that then installs an older
-        # index notices the generation on its next query and loads this one from its file.
-        self._index = self.rebuild()
-
-    # Terms, BM25 and the scale of one query: what the lexical ranker (retrieve.py) asks for.
-
-    def search(self, text: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        return self.current().search(self.analyzer.terms(text), k, allowed)
-
-    def score_of(self, text: str, vids: Sequence[int]) -> dict[int, float]:
-        return self.current().score_of(self.analyzer.terms(text), vids)
-
-    def upper_bound(self, text: str) -> float:
-        return self.current().upper_bound(self.analyzer.terms(text))

@@ -16,9 +16,9 @@ from typing import TypeVar
 
 import numpy as np
 
+from citeqa.kb.scoped_reads import ScopedReads
 from citeqa.kb.sqlite import DB, connect, count_rows, damaged_store, read_generation
 from citeqa.schema import Article, Passage, Span
-from citeqa.scope import Scope
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,7 +72,7 @@ class Written:
     vectors: list[np.ndarray]
 
 
-class Records:
+class Records(ScopedReads):
     """One SQLite connection to `kb.sqlite`, shared by threads under one re-entrant lock. Every
     SQLite failure becomes a KBError that says what to do (`damaged_store`)."""
 
@@ -176,73 +176,48 @@ class Records:
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         return ids, np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
 
-    def vids_in(self, scope: Scope) -> np.ndarray:
-        """The vector ids of the passages a scope lets a question see, ascending (scope.py says how
-        dates compare: on the article's own calendar day; undated articles are outside a since/until
-        range and inside any as_of)."""
-        where, args = [], []
-        if scope.articles:
-            where.append("a.id IN (SELECT value FROM json_each(?))")
-            args.append(json.dumps(list(scope.articles)))
-        if scope.sources:
-            where.append("a.source IN (SELECT value FROM json_each(?))")
-            args.append(json.dumps(list(scope.sources)))
-        if scope.since:
-            where.append("a.published != '' AND substr(a.published, 1, 10) >= ?")
-            args.append(scope.since.isoformat())
-        if scope.until:
-            where.append("a.published != '' AND substr(a.published, 1, 10) <= ?")
-            args.append(scope.until.isoformat())
-        if scope.as_of:
-            where.append("(a.published = '' OR substr(a.published, 1, 10) <= ?)")
-            args.append(scope.as_of.isoformat())
-        sql = "SELECT p.vid FROM passages p JOIN articles a ON a.id = p.article_id"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        with self.guard():
-            rows = self._conn.execute(sql + " ORDER BY p.vid", args).fetchall()
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-
-    def published(self, article_ids: Sequence[str]) -> dict[str, str]:
-        """`published` of the given articles (those that exist)."""
-        if not article_ids:
-            return {}
-        with self.guard():
-            rows = self._conn.execute(
-                "SELECT id, published FROM articles WHERE id IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(article_ids)),),
-            ).fetchall()
-        return dict(rows)
-
-    def newest_published(self) -> str:
-        """The latest `published` day of any article ("" when none is dated)."""
-        with self.guard():
-            row = self._conn.execute(
-                "SELECT MAX(substr(published, 1, 10)) FROM articles WHERE published != ''"
-            )
-            value = row.fetchone()[0]
-        return value or ""
-
     def vids(self) -> set[int]:
         with self.guard():
             return {int(r[0]) for r in self._conn.execute("SELECT vid FROM passages")}
 
     def passage_texts(self) -> tuple[int, list[tuple[int, str]]]:
-        """(generation, [(vid, title + "\n" + passage text)]) in one snapshot: the lexical index's input."""
+        """(generation, [(vid, title + "\n" + passage text)]) in one snapshot."""
+        gen, _, rows = self.passage_delta(np.zeros(0, dtype=np.int64))
+        return gen, rows
+
+    def passage_delta(self, known: np.ndarray) -> tuple[int, np.ndarray, list[tuple[int, str]]]:
+        """(generation, every passage's vid ascending, [(vid, title + "\n" + passage text)] of the
+        passages whose vid is not in `known`) in one snapshot: what an index of the passages `known`
+        needs to catch up with the store (vids are never reused, and a passage's text never changes:
+        an updated article's passages are deleted and inserted again under new vids). A passage
+        whose article is gone (which repair deletes) is listed but has no text to index."""
+        text = 'SELECT p.vid, a.title || char(10) || substr(a.text, p.start + 1, p."end" - p.start) '
+        text += "FROM passages p JOIN articles a ON a.id = p.article_id"
         with self.guard():
             own = not self._conn.in_transaction
             if own:  # a read transaction, so the generation and the rows agree under WAL
                 self._conn.execute("BEGIN")
             try:
                 gen = self.generation
-                rows = self._conn.execute(
-                    'SELECT p.vid, a.title || char(10) || substr(a.text, p.start + 1, p."end" - p.start) '
-                    "FROM passages p JOIN articles a ON a.id = p.article_id ORDER BY p.vid"
-                ).fetchall()
+                # One string, parsed by numpy: 4x faster than a Python row per vid at a million.
+                listed = self._conn.execute("SELECT group_concat(vid) FROM passages").fetchone()[0]
+                vids = np.sort(np.fromstring(listed or "", dtype=np.int64, sep=","))
+                new = np.setdiff1d(vids, known, assume_unique=True) if len(known) else vids
+                if len(new) * 4 > len(vids):  # most of it: one scan
+                    rows = self._conn.execute(text + " ORDER BY p.vid").fetchall()
+                    if len(new) < len(vids):
+                        wanted = set(new.tolist())
+                        rows = [r for r in rows if r[0] in wanted]
+                else:
+                    rows = []
+                    for i in range(0, len(new), 500):
+                        chunk = new[i : i + 500].tolist()
+                        marks = ",".join("?" * len(chunk))
+                        rows += self._conn.execute(f"{text} WHERE p.vid IN ({marks}) ORDER BY p.vid", chunk)
             finally:
                 if own:
                     self._conn.execute("COMMIT")
-        return gen, [(int(v), str(t)) for v, t in rows]
+        return gen, vids, [(int(v), str(t)) for v, t in rows]
 
     def passage_ids_of(self, article_id: str) -> list[str]:
         with self.guard():

@@ -6,7 +6,7 @@ derived from it and can be rebuilt without the original files:
     manifest.json      counts and generation from the store; model and dimension from the old manifest
                        (or `--model`) and the stored vectors' length
     dense-<gen>.faiss  from the stored vectors (no re-embedding)
-    lexical-<gen>.npz  from the stored article texts
+    lexical-<gen>.json from the stored article texts (with its segments in lexical/)
     near-copy groups   from the stored article texts (kb/copies.py), when missing, stale or partial
 
 Rows are checked too: passages whose article is gone are deleted (nothing to cite them from), and an
@@ -29,7 +29,6 @@ from citeqa.errors import CiteqaError, ConfigError, KBError, KBNotFoundError
 from citeqa.ingest import content_hash
 from citeqa.kb import manifest as manifest_file
 from citeqa.kb.indexer import Indexer
-from citeqa.kb.lexical import LexicalIndex
 from citeqa.kb.manifest import MANIFEST, Manifest
 from citeqa.kb.sqlite import DB, integrity, stored_summary
 from citeqa.kb.store import KnowledgeBase
@@ -236,13 +235,12 @@ def _repair_lexical(kb: KnowledgeBase, act: Callable[[str], None]) -> None:
     with kb.records.guard(), kb.writing():
         gen = kb.generation
         f = kb.lexical.file(gen)
-        n = kb.counts()["passages"]
-        index = LexicalIndex.load(f, gen) if f.is_file() else None
-        if index is not None and len(index) == n:
-            return
-        why = "is missing" if not f.is_file() else "is damaged, stale or built with other settings"
-        rebuilt = kb.lexical.rebuild()
-        act(f"lexical index {f.name} {why}: rebuilt it from the {len(rebuilt)} stored passages")
+        why = kb.lexical.problem(gen)  # the segments' checksums too, which opening skips
+        if why:
+            rebuilt = kb.lexical.rebuild()
+            act(f"lexical index {f.name} {why}: rebuilt it from the {len(rebuilt)} stored passages")
+        for name in kb.lexical.sweep(gen):
+            act(f"deleted {name}, which the lexical index no longer uses")
 
 
 def _sweep_temporary(kb: KnowledgeBase, act: Callable[[str], None]) -> None:

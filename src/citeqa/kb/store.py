@@ -3,7 +3,7 @@
     manifest.json      how it was built (format, model, dimension, chunker) and counts   manifest.py
     kb.sqlite          articles, passages, sentence spans, vectors: the store of record  records.py
     dense-<gen>.faiss  FAISS index of the vectors of generation <gen> (derived cache)    dense.py
-    lexical-<gen>.npz  BM25 postings of generation <gen> (derived cache)                 lexical.py
+    lexical-<gen>.json BM25 index of generation <gen>, segments in lexical/ (cache)      lexical.py
     .lock              taken by writers (flock), so two processes never write at once    lock.py
     (in kb.sqlite)     near copies of one story and their groups, kept with the articles  copies.py
 
@@ -32,7 +32,7 @@ from citeqa.kb import copies, ladder
 from citeqa.kb import manifest as manifest_file
 from citeqa.kb.copies import Group
 from citeqa.kb.dense import DenseIndex
-from citeqa.kb.lexical import LexicalCache
+from citeqa.kb.lexical_cache import LexicalCache
 from citeqa.kb.lock import writer_lock
 from citeqa.kb.manifest import FORMAT, FORMAT_VERSION, MANIFEST, Manifest
 from citeqa.kb.records import ArticleInfo, Records, Upsert
@@ -209,7 +209,10 @@ class KnowledgeBase:
         with self._lexical_lock:
             if self._lexical is None:
                 cache = LexicalCache(
-                    self.path, lambda: self.generation, lambda: self.counts()["passages"], self.passage_texts
+                    self.path,
+                    lambda: self.generation,
+                    lambda: self.counts()["passages"],
+                    self.records.passage_delta,
                 )
                 self.on_write(cache.after_write)
                 self._lexical = cache

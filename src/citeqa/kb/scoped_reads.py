@@ -1,0 +1,68 @@
+"""Records' reads for questions with a scope or a date (issue 14): which passages a scope lets a
+question see, and articles' publication days. Part of `Records` (a base class of it, kept in its own
+module for size); it uses the store's connection and lock as Records' other reads do."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+
+import numpy as np
+
+from citeqa.scope import Scope
+
+
+class ScopedReads:
+    _conn: sqlite3.Connection
+
+    def guard(self) -> AbstractContextManager[None]:  # Records' lock and damage check
+        raise NotImplementedError
+
+    def vids_in(self, scope: Scope) -> np.ndarray:
+        """The vector ids of the passages a scope lets a question see, ascending (scope.py says how
+        dates compare: on the article's own calendar day; undated articles are outside a since/until
+        range and inside any as_of)."""
+        where, args = [], []
+        if scope.articles:
+            where.append("a.id IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(scope.articles)))
+        if scope.sources:
+            where.append("a.source IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(scope.sources)))
+        if scope.since:
+            where.append("a.published != '' AND substr(a.published, 1, 10) >= ?")
+            args.append(scope.since.isoformat())
+        if scope.until:
+            where.append("a.published != '' AND substr(a.published, 1, 10) <= ?")
+            args.append(scope.until.isoformat())
+        if scope.as_of:
+            where.append("(a.published = '' OR substr(a.published, 1, 10) <= ?)")
+            args.append(scope.as_of.isoformat())
+        sql = "SELECT p.vid FROM passages p JOIN articles a ON a.id = p.article_id"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self.guard():
+            rows = self._conn.execute(sql + " ORDER BY p.vid", args).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def published(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """`published` of the given articles (those that exist)."""
+        if not article_ids:
+            return {}
+        with self.guard():
+            rows = self._conn.execute(
+                "SELECT id, published FROM articles WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(article_ids)),),
+            ).fetchall()
+        return dict(rows)
+
+    def newest_published(self) -> str:
+        """The latest `published` day of any article ("" when none is dated)."""
+        with self.guard():
+            row = self._conn.execute(
+                "SELECT MAX(substr(published, 1, 10)) FROM articles WHERE published != ''"
+            )
+            value = row.fetchone()[0]
+        return value or ""
