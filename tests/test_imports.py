@@ -152,7 +152,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("citeqa.kb.",),  # the knowledge base's parts...
     ("citeqa.kb",),  # ...and its package front, which the layers above import
     ("citeqa.retrieve",),
-    ("citeqa.features", "citeqa.reader"),
+    ("citeqa.features", "citeqa.reader", "citeqa.verify"),
     ("citeqa.answer_direct", "citeqa.answer"),
     ("citeqa.chat",),
     (  # scoring a question set: takes an assistant, never imports one
