@@ -153,7 +153,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("citeqa.kb",),  # ...and its package front, which the layers above import
     ("citeqa.retrieve",),
     ("citeqa.features", "citeqa.reader", "citeqa.verify"),
-    ("citeqa.answer_direct", "citeqa.answer"),
+    ("citeqa.answer_direct", "citeqa.answer", "citeqa.llm_client"),
+    ("citeqa.llm",),  # answers written by a language model, checked by citeqa.verify
     ("citeqa.chat",),
     (  # scoring a question set: takes an assistant, never imports one
         "citeqa.evaluate.results",
