@@ -42,6 +42,7 @@ class ScriptedLLM:
         self.script: Callable[[Request], str] = lambda request: "I don't know."
         self.behaviour = "ok"
         self.delay = 0.0
+        self.pace = 0.0  # seconds between two streamed pieces of an "ok" reply (to watch it stream)
         self.requests: list[dict[str, Any]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -112,8 +113,7 @@ def _handler(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                 while True:
                     for piece in pieces:
                         self._event({"content": piece})
-                        if llm.behaviour == "trickle":
-                            time.sleep(llm.delay)
+                        time.sleep(llm.delay if llm.behaviour == "trickle" else llm.pace)
                     if llm.behaviour != "trickle":
                         break
                 self._event({}, finish="stop")

@@ -1,0 +1,115 @@
+"""The page with a language model configured (the scripted server of tests/llm_server.py): the
+switch, the model's words streaming in, unsupported sentences struck through and flagged, the
+citations of the checked answer, the switch turned off, and the fallback notice."""
+
+from __future__ import annotations
+
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+from citeqa.config import Config
+from tests.llm_server import ScriptedLLM, passage_with
+from tests.test_app_browser import (  # noqa: F401 (browser is a fixture)
+    OUT,
+    SEED_QUESTION,
+    _free_port,
+    ask,
+    browser,
+    close_tab,
+    last_answer,
+    new_tab,
+    open_citation,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")
+
+
+def reply(request) -> str:
+    n = passage_with(request, "be held in Kars")
+    return f"The drills will be held in Kars [{n}]. About 9,000 troops will take part [{n}]."
+
+
+@pytest.fixture(scope="module")
+def llm_live(seed_kb, real_embedder, tmp_path_factory):
+    from citeqa import Assistant
+    from citeqa_app.ui import build_app, launch_options
+
+    kb = tmp_path_factory.mktemp("web-llm") / "kb"
+    shutil.copytree(seed_kb, kb)
+    with ScriptedLLM() as llm:
+        qa = Assistant.open(kb, embedder=real_embedder)
+        qa.config = qa.config.with_(llm_url=llm.url, llm_model="scripted-model", top_k=10, llm_timeout=5.0)
+        demo = build_app(qa)
+        port = _free_port()
+        demo.queue().launch(
+            server_name="127.0.0.1",
+            server_port=port,
+            prevent_thread_lock=True,
+            quiet=True,
+            **launch_options(),
+        )
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", qa=qa, llm=llm)
+        demo.close()
+        qa.close()
+
+
+@pytest.mark.browser
+def test_written_answer_streams_then_shows_what_its_citations_support(browser, llm_live):  # noqa: F811
+    llm = llm_live.llm
+    llm.script, llm.behaviour, llm.pace = reply, "ok", 0.15
+    page = new_tab(browser, llm_live)
+    switch = page.locator("#cq-use-llm input[type=checkbox]")
+    assert switch.is_visible() and switch.is_checked()
+    assert "scripted-model" in page.inner_text("#cq-use-llm")
+    page.fill("#cq-question textarea", SEED_QUESTION)
+    page.click("#cq-send")
+    # the model's own words, markers and all, while it writes
+    page.wait_for_selector("#cq-chat .cq-drafting .cq-draft", timeout=30_000)
+    assert "The drills" in page.inner_text("#cq-chat .cq-drafting .cq-draft")
+    page.wait_for_selector("#cq-chat .cq-bot.cq-final", timeout=30_000)
+    page.screenshot(path=str(OUT / "llm-answer.png"), full_page=True)
+    sentences = last_answer(page)
+    assert [s["sentence"].strip() for s in sentences] == [
+        "The drills will be held in Kars.",
+        "About 9,000 troops will take part.",
+    ]
+    assert page.locator("#cq-chat .cq-final .cq-unsupported del").inner_text() == (
+        "About 9,000 troops will take part."
+    )
+    assert page.inner_text("#cq-chat .cq-final .cq-flag") == "not in its sources: 9,000"
+    assert "1 of 2 sentences supported" in page.inner_text("#cq-chat .cq-final .cq-meta")
+    key = sentences[0]["cites"][0]
+    assert "to be held in Kars" in open_citation(page, key)
+    assert llm.requests[-1]["body"]["stream"] is True
+
+    # the switch off: the extractive answer, the server not asked
+    asked = len(llm.requests)
+    switch.uncheck()
+    ask(page, SEED_QUESTION)
+    assert len(llm.requests) == asked
+    assert "confidence" in page.locator("#cq-chat .cq-final .cq-meta").last.inner_text()
+    assert page.locator("#cq-chat .cq-final").last.locator(".cq-unsupported").count() == 0
+
+    # the server failing: the extractive answer, with one line saying why
+    switch.check()
+    llm.behaviour = "fail"
+    ask(page, SEED_QUESTION)
+    notice = page.locator("#cq-chat .cq-final .cq-notice").last.inner_text()
+    assert notice.startswith("The language model could not answer") and "HTTP 500" in notice
+    close_tab(page)
+
+
+def test_the_switch_is_hidden_without_a_language_model(tmp_path, hash_embedder):
+    from citeqa import Assistant
+    from citeqa_app.ui import build_app
+    from tests.conftest import SEED
+
+    qa = Assistant.build(
+        [SEED], kb=tmp_path / "kb", embedder=hash_embedder, config=Config(reader=False), progress=False
+    )
+    demo = build_app(qa)
+    switch = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "cq-use-llm")
+    assert switch.visible is False
+    qa.close()
