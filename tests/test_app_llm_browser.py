@@ -4,7 +4,9 @@ citations of the checked answer, the switch turned off, and the fallback notice.
 
 from __future__ import annotations
 
+import json
 import shutil
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -113,3 +115,52 @@ def test_the_switch_is_hidden_without_a_language_model(tmp_path, hash_embedder):
     switch = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "cq-use-llm")
     assert switch.visible is False
     qa.close()
+
+
+def _written():
+    from citeqa.schema import Answer, AnswerSentence, Citation
+
+    cite = Citation(1, "a", "a#0", 0, 9, "Held in Kars.", "Drills")
+    return Answer(
+        question="Where?",
+        text="Held in Kars. About <b>9,000</b> took part.",
+        sentences=(
+            AnswerSentence("Held in Kars.", (1,), supported=True),
+            AnswerSentence("About <b>9,000</b> took part.", (), supported=False, flagged=("<b>9,000</b>",)),
+        ),
+        citations=(cite,),
+        hits=(),
+        abstained=False,
+        confidence=0.5,
+        mode="llm",
+        notice="",
+    )
+
+
+def test_unsupported_sentences_render_struck_through_and_escaped():
+    from citeqa_app import render
+
+    html = render.answer_body(3, _written())
+    assert (
+        '<span class="cq-sent cq-unsupported" title="Not supported by its citation: &lt;b&gt;9,000&lt;/b&gt;'
+        in html
+    )
+    assert "<del>About &lt;b&gt;9,000&lt;/b&gt; took part.</del>" in html
+    assert '<span class="cq-flag">not in its sources: &lt;b&gt;9,000&lt;/b&gt;</span>' in html
+    assert "<b>" not in html
+    assert "written by the language model · 1 of 2 sentences supported" in html
+    fallback = render.answer_body(4, replace(_written(), mode="extractive", notice="The model <x> failed."))
+    assert '<p class="cq-notice">The model &lt;x&gt; failed.</p>' in fallback
+
+
+def test_a_written_answer_survives_the_browsers_storage():
+    from citeqa_app import render, storage
+
+    turn = render.Turn(1, "Where?", _written())
+    back = storage.load(json.loads(json.dumps(storage.dump([turn]))), 50).turns[0].answer
+    assert back.mode == "llm"
+    assert [(s.supported, s.flagged) for s in back.sentences] == [(True, ()), (False, ("<b>9,000</b>",))]
+    old = storage.dump([render.Turn(1, "Where?", replace(_written(), mode="extractive"))])
+    for s in old["turns"][0]["answer"]["sentences"]:  # stored before the mode existed
+        s.pop("supported", None), s.pop("flagged", None)
+    assert [s.supported for s in storage.load(old, 50).turns[0].answer.sentences] == [None, None]

@@ -93,3 +93,13 @@ def test_chat_streams_the_reply_then_shows_it_checked(hash_kb, llm):
     assert all(req["body"]["stream"] for req in llm.requests)
     follow = llm.requests[-1]["body"]["messages"]
     assert [m["role"] for m in follow] == ["system", "user", "assistant", "user"]
+
+
+def test_eval_scores_written_answers(hash_kb, llm, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": Q, "answers": ["Kars"]}) + "\n")
+    r = run("eval", str(questions), "--kb", str(hash_kb), "--json", "--quiet", "--llm-url", llm.url)
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads(r.stdout)
+    assert metrics["n_questions"] == 1 and metrics["answer_hit"] == 1.0
+    assert len(llm.requests) == 1
