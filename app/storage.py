@@ -19,7 +19,7 @@ from typing import Any
 
 from citeqa.chat import Turn as ChatTurn
 from citeqa.markers import strip_markers
-from citeqa.schema import Answer, AnswerSentence, Citation, Hit, Passage, ShortAnswer
+from citeqa.schema import Answer, AnswerSentence, Citation, Hit, Passage, ShortAnswer, StoryCopy
 from citeqa_app.render import Turn
 
 VERSION = 1
@@ -190,6 +190,22 @@ def _citation(c: Mapping[str, Any]) -> Citation:
         title=_text(c.get("title", "")),
         source=_text(c.get("source", "")),
         published=_text(c.get("published", "")),
+        also_in=_copies(c.get("also_in", ())),
+    )
+
+
+def _copies(values: object) -> tuple[StoryCopy, ...]:
+    """The other copies of a story ("also in"), as stored; anything malformed is a ValueError."""
+    if not isinstance(values, (list, tuple)):
+        raise ValueError("also_in is not a list")
+    return tuple(
+        StoryCopy(
+            _text(v["article_id"]),
+            _text(v.get("title", "")),
+            _text(v.get("source", "")),
+            _text(v.get("published", "")),
+        )
+        for v in values
     )
 
 
@@ -208,6 +224,7 @@ def _hit(p: Mapping[str, Any]) -> Hit:
         int(p["rank"]),
         dense_rank=int(p.get("dense_rank", 0)),
         lexical_rank=int(p.get("lexical_rank", 0)),
+        also_in=_copies(p.get("also_in", ())),
     )
 
 

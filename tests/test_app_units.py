@@ -595,3 +595,26 @@ def test_only_the_upload_itself_is_taken_for_an_articles_upload_copy(tmp_path):
     assert copy(str(uploads / "report.txt")) == uploads / "report.txt"  # re-ingested by `make run`
     assert copy("data/2023/report.txt") is None  # another article with the same file name
     assert copy("other.txt") is None and copy("") is None
+
+
+def test_other_copies_of_a_story_are_named_in_sources_and_survive_a_reload():
+    from citeqa.schema import Answer, AnswerSentence, Citation, Hit, Passage, StoryCopy
+    from citeqa_app.render import Turn
+
+    copy = StoryCopy("wire-2", "Floods <b>hit</b> valley", "Daily Wire", "2024-03-02")
+    passage = Passage("a1:0", "a1", 0, "The river rose.", 0, 15)
+    answer = Answer(
+        question="What rose?",
+        text="The river rose.",
+        sentences=(AnswerSentence("The river rose.", (1,)),),
+        citations=(Citation(1, "a1", "a1:0", 0, 15, "The river rose.", "Floods", also_in=(copy,)),),
+        hits=(Hit(passage, 0.9, 1, also_in=(copy,)),),
+        abstained=False,
+        confidence=0.9,
+    )
+    turn = Turn(1, "What rose?")
+    turn.answer = answer
+    html = render.sources(turn, {"a1": "Floods"})
+    assert "also in: Floods &lt;b&gt;hit&lt;/b&gt; valley (Daily Wire" in html  # escaped, with its byline
+    back = storage.load(storage.dump([turn]), max_turns=5).turns[0].answer
+    assert back.hits[0].also_in == (copy,) and back.citations[0].also_in == (copy,)

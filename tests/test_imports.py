@@ -135,6 +135,7 @@ LAYERS: list[tuple[str, ...]] = [
         "citeqa.answer_model",
         "citeqa.onnx_query",
         "citeqa.markers",
+        "citeqa.nearcopy",
         "citeqa.evaluate.metrics",
         "citeqa.evaluate.svg",
         "citeqa.evaluate.names",
@@ -151,7 +152,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("citeqa.chunk", "citeqa.ingest", "citeqa.embed", "citeqa.datasets"),  # reading and embedding
     ("citeqa.kb.",),  # the knowledge base's parts...
     ("citeqa.kb",),  # ...and its package front, which the layers above import
-    ("citeqa.retrieve",),
+    ("citeqa.stories", "citeqa.retrieve"),  # one copy of each story, then ranking
     ("citeqa.features", "citeqa.reader", "citeqa.verify"),
     ("citeqa.answer_direct", "citeqa.answer", "citeqa.llm_client"),
     ("citeqa.llm",),  # answers written by a language model, checked by citeqa.verify

@@ -228,7 +228,16 @@ def _citation(
 ) -> Citation:
     m = meta.get(hit.passage.article_id, ArticleMeta())
     return Citation(
-        n, hit.passage.article_id, hit.passage.id, start, end, quote, m.title, m.source, m.published
+        n,
+        hit.passage.article_id,
+        hit.passage.id,
+        start,
+        end,
+        quote,
+        m.title,
+        m.source,
+        m.published,
+        also_in=hit.also_in,
     )
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from citeqa.config import Fusion, FusionMethod
 from citeqa.kb import KnowledgeBase
 from citeqa.schema import Hit, Passage
+from citeqa.stories import one_copy_per_story
 
 if TYPE_CHECKING:
     from citeqa.config import Config
@@ -163,6 +164,11 @@ class LexicalRanker:
         return self.cache.upper_bound(query.text)
 
 
+# How deep the rankers may search to fill k passages back after copies of one story collapsed
+# (50, then 200, then 800: only a story in hundreds of copies goes past the first).
+MAX_DEPTH = 800
+
+
 class Retriever:
     """Runs the rankers, fuses their rankings and loads the winning passages from the store."""
 
@@ -184,9 +190,44 @@ class Retriever:
     def retrieve(
         self, query: Query, k: int, depth: int = 50, allowed: np.ndarray | None = None
     ) -> list[Candidate]:
-        """The top k passages; with `allowed` (a scope's vector ids) every ranker searches among
-        those only, so a narrow scope still gets its best passages."""
-        rankings = {r.name: r.rank(query, max(k, depth), allowed) for r in self.rankers}
+        """The top k passages, one copy of each story (stories.py: near copies of one story in
+        several articles are shown once, citing the earliest); with `allowed` (a scope's vector ids)
+        every ranker searches among those only, so a narrow scope still gets its best passages.
+        When collapsing copies leaves fewer than k, the rankers search deeper to fill them back."""
+        depth = max(k, depth)
+        while True:
+            rankings, scores, fused = self._fused(query, depth, allowed)
+            picks = one_copy_per_story(self.kb, fused, k, allowed)
+            cut = any(len(ranking) >= depth for ranking in rankings.values())
+            if len(picks) >= k or not cut or depth >= MAX_DEPTH:
+                break
+            depth = min(4 * depth, MAX_DEPTH)
+        loaded = self.kb.passages([p.vid for p in picks])
+        ranks = {name: {x.vid: x.rank for x in ranking} for name, ranking in rankings.items()}
+        out: list[Candidate] = []
+        for pick in picks:
+            vid = pick.vid
+            if vid not in loaded:  # removed by another process between search and load
+                continue
+            passage, svecs = loaded[vid]
+            hit = Hit(
+                passage=passage,
+                score=pick.score,
+                rank=len(out) + 1,
+                dense_rank=ranks.get("dense", {}).get(vid, 0),
+                lexical_rank=ranks.get("lexical", {}).get(vid, 0),
+                dense_score=scores.get("dense", {}).get(vid, 0.0),
+                lexical_score=scores.get("lexical", {}).get(vid, 0.0),
+                also_in=pick.also_in,
+            )
+            out.append(Candidate(hit, np.asarray(svecs, dtype=np.float32), vid))
+        return out
+
+    def _fused(
+        self, query: Query, depth: int, allowed: np.ndarray | None
+    ) -> tuple[dict[str, list[Ranked]], dict[str, dict[int, float]], list[tuple[int, float]]]:
+        """(each ranker's top `depth`, every signal's score of every candidate, the fused order)."""
+        rankings = {r.name: r.rank(query, depth, allowed) for r in self.rankers}
         scores = {name: {x.vid: x.score for x in ranking} for name, ranking in rankings.items()}
         scales: dict[str, float] = {}
         if len(self.rankers) > 1 and self.fusion.method == FusionMethod.SCORE:
@@ -197,25 +238,7 @@ class Retriever:
                 scales[r.name] = r.scale(query)
                 if isinstance(r, DenseRanker) and self.fusion.sentence_weight > 0:
                     scores["sentence"] = r.best_sentence(query, union)
-        fused = fuse(rankings, self.fusion, scores, scales)[:k]
-        loaded = self.kb.passages([vid for vid, _ in fused])
-        ranks = {name: {x.vid: x.rank for x in ranking} for name, ranking in rankings.items()}
-        out: list[Candidate] = []
-        for vid, score in fused:
-            if vid not in loaded:  # removed by another process between search and load
-                continue
-            passage, svecs = loaded[vid]
-            hit = Hit(
-                passage=passage,
-                score=score,
-                rank=len(out) + 1,
-                dense_rank=ranks.get("dense", {}).get(vid, 0),
-                lexical_rank=ranks.get("lexical", {}).get(vid, 0),
-                dense_score=scores.get("dense", {}).get(vid, 0.0),
-                lexical_score=scores.get("lexical", {}).get(vid, 0.0),
-            )
-            out.append(Candidate(hit, np.asarray(svecs, dtype=np.float32), vid))
-        return out
+        return rankings, scores, fuse(rankings, self.fusion, scores, scales)
 
 
 def passages_of(candidates: Sequence[Candidate]) -> list[Passage]:

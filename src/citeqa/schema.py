@@ -48,6 +48,25 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class StoryCopy:
+    """Another article that is a near copy of the same story (the same wire story in another
+    outlet: kb/copies.py groups them at ingest)."""
+
+    article_id: str
+    title: str = ""
+    source: str = ""
+    published: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "article_id": self.article_id,
+            "title": self.title,
+            "source": self.source,
+            "published": self.published,
+        }
+
+
+@dataclass(frozen=True)
 class Hit:
     """A retrieved passage. `score` is the final (fused) score; ranks are 1-based, 0 = not ranked."""
 
@@ -58,6 +77,8 @@ class Hit:
     lexical_rank: int = 0
     dense_score: float = 0.0
     lexical_score: float = 0.0
+    #: The other copies of this passage's story, earliest first (retrieval shows one copy a story).
+    also_in: tuple[StoryCopy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,9 +94,10 @@ class Citation:
     title: str = ""
     source: str = ""
     published: str = ""
+    also_in: tuple[StoryCopy, ...] = ()  #: the other copies of the cited article's story
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "n": self.n,
             "article_id": self.article_id,
             "passage_id": self.passage_id,
@@ -86,6 +108,9 @@ class Citation:
             "source": self.source,
             "published": self.published,
         }
+        if self.also_in:  # additive: only when the story is in other articles too
+            out["also_in"] = [c.to_dict() for c in self.also_in]
+        return out
 
 
 @dataclass(frozen=True)
@@ -149,20 +174,7 @@ class Answer:
             "mode": self.mode,
             "sentences": [s.to_dict() for s in self.sentences],
             "citations": [c.to_dict() for c in self.citations],
-            "passages": [
-                {
-                    "rank": h.rank,
-                    "passage_id": h.passage.id,
-                    "article_id": h.passage.article_id,
-                    "score": round(h.score, 4),
-                    "dense_rank": h.dense_rank,
-                    "lexical_rank": h.lexical_rank,
-                    "start": h.passage.start,
-                    "end": h.passage.end,
-                    "text": h.passage.text,
-                }
-                for h in self.hits
-            ],
+            "passages": [_passage_dict(h) for h in self.hits],
         }
         if self.short is not None:
             out["short"] = {
@@ -183,6 +195,23 @@ class Answer:
         if self.notice:
             out["notice"] = self.notice
         return out
+
+
+def _passage_dict(h: Hit) -> dict[str, object]:
+    out: dict[str, object] = {
+        "rank": h.rank,
+        "passage_id": h.passage.id,
+        "article_id": h.passage.article_id,
+        "score": round(h.score, 4),
+        "dense_rank": h.dense_rank,
+        "lexical_rank": h.lexical_rank,
+        "start": h.passage.start,
+        "end": h.passage.end,
+        "text": h.passage.text,
+    }
+    if h.also_in:  # additive: only when the story is in other articles too
+        out["also_in"] = [c.to_dict() for c in h.also_in]
+    return out
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -57,6 +58,8 @@ class ArticleInfo:
 
 
 Upsert = tuple[Article, str, Sequence[StoredPassage]]  # article, content hash, its passages
+Work = Callable[[sqlite3.Connection], object]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -250,9 +253,12 @@ class Records:
 
     # ---------------------------------------------------------------- writes
 
-    def write(self, upserts: Sequence[Upsert], removes: Sequence[str] = ()) -> Written:
+    def write(
+        self, upserts: Sequence[Upsert], removes: Sequence[str] = (), after: Work | None = None
+    ) -> Written:
         """Replace/insert articles with their passages and delete others, as one transaction that
-        bumps the generation. The caller holds the writer lock."""
+        bumps the generation; `after(connection)` runs inside it last (a peer's own tables, such as
+        kb/copies.py's, change with the articles or not at all). The caller holds the writer lock."""
         old_vids: list[int] = []
         new_vecs: list[np.ndarray] = []
         new_vids: list[int] = []
@@ -290,8 +296,16 @@ class Records:
                     )
                     new_vids.append(int(cur.lastrowid or 0))
                     new_vecs.append(vec)
+            if after is not None:
+                after(self._conn)
             gen = self._bump()
         return Written(gen, old_vids, new_vids, new_vecs)
+
+    def run(self, work: Callable[[sqlite3.Connection], T], *, write: bool = False) -> T:
+        """`work(connection)` under the lock (with `write`, as one transaction), for the store's
+        peers that keep tables of their own in the same file (kb/copies.py)."""
+        with self.guard(), self._conn if write else contextlib.nullcontext():
+            return work(self._conn)
 
     def delete_orphans(self) -> int:
         """Delete passages whose article is gone (nothing to cite them from); bumps the generation

@@ -7,6 +7,7 @@ derived from it and can be rebuilt without the original files:
                        (or `--model`) and the stored vectors' length
     dense-<gen>.faiss  from the stored vectors (no re-embedding)
     lexical-<gen>.npz  from the stored article texts
+    near-copy groups   from the stored article texts (kb/copies.py), when missing, stale or partial
 
 Rows are checked too: passages whose article is gone are deleted (nothing to cite them from), and an
 article whose passages are missing or damaged is chunked and embedded again from its stored text with
@@ -98,6 +99,7 @@ def _repair(
     kb = KnowledgeBase.open(root, model=model)  # the manifest is whole now; stale counts are refreshed
     try:
         _repair_rows(kb, embedder, act)
+        _repair_copies(kb, act)
         _repair_dense(kb, act)
         _repair_lexical(kb, act)
         _sweep_temporary(kb, act)
@@ -203,6 +205,13 @@ def _repair_rows(kb: KnowledgeBase, embedder: object | None, act: Callable[[str]
         f"chunked and embedded {len(upserts)} article(s) again from their stored text with "
         f"{kb.manifest.model!r}: {', '.join(sorted(bad))}"
     )
+
+
+def _repair_copies(kb: KnowledgeBase, act: Callable[[str], None]) -> None:
+    why = kb.copies_problem()
+    if why:
+        n = kb.recompute_copies()
+        act(f"the near-copy groups {why}: computed them again from the {n} stored article texts")
 
 
 # ---------------------------------------------------------------- derived files

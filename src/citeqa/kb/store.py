@@ -5,6 +5,7 @@
     dense-<gen>.faiss  FAISS index of the vectors of generation <gen> (derived cache)    dense.py
     lexical-<gen>.npz  BM25 postings of generation <gen> (derived cache)                 lexical.py
     .lock              taken by writers (flock), so two processes never write at once    lock.py
+    (in kb.sqlite)     near copies of one story and their groups, kept with the articles  copies.py
 
 Why this shape: SQLite commits are atomic, so every write is one transaction that also bumps a
 generation number. Index files are derived caches named by generation, written to a temporary file,
@@ -27,8 +28,9 @@ import numpy as np
 
 from citeqa.config import canonical_model
 from citeqa.errors import ConfigError, KBError, KBMismatchError, KBNotFoundError
-from citeqa.kb import ladder
+from citeqa.kb import copies, ladder
 from citeqa.kb import manifest as manifest_file
+from citeqa.kb.copies import Group
 from citeqa.kb.dense import DenseIndex
 from citeqa.kb.lexical import LexicalCache
 from citeqa.kb.lock import writer_lock
@@ -109,6 +111,7 @@ class KnowledgeBase:
         if (root / MANIFEST).exists():
             raise KBError(f"a knowledge base already exists at {root}")
         kb = cls(root, manifest, Records.connect(root, manifest.dim, create=True))
+        kb.records.run(copies.create, write=True)
         kb.write_manifest()
         return kb
 
@@ -148,6 +151,39 @@ class KnowledgeBase:
 
     def passage_ids_of(self, article_id: str) -> list[str]:
         return self.records.passage_ids_of(article_id)
+
+    # ---------------------------------------------------------------- near copies (copies.py)
+
+    def group(self, article_id: str) -> Group | None:
+        """The article's story: its canonical copy and every member, earliest first (a group of one
+        when no other article is a copy of it); None for an unknown id."""
+        return self.records.run(lambda conn: copies.group_of(conn, article_id))
+
+    def groups(self, article_ids: Sequence[str]) -> dict[str, Group]:
+        """The groups of those of `article_ids` that have copies (an article alone is left out)."""
+        return self.records.run(lambda conn: copies.groups(conn, article_ids))
+
+    def article_ids(self, vids: Sequence[int]) -> dict[int, str]:
+        """The article of each passage, by vector id (no text is loaded)."""
+        return self.records.run(lambda conn: copies.article_ids(conn, vids))
+
+    def passage_texts_of(self, vids: Sequence[int]) -> dict[int, str]:
+        """The text of each passage, by vector id (no vectors are loaded)."""
+        return self.records.run(lambda conn: copies.passage_texts(conn, vids)) if len(vids) else {}
+
+    def first_vids(self, article_ids: Sequence[str]) -> dict[str, int]:
+        """One passage's vector id per article (a scope shows all of an article's passages or none)."""
+        return self.records.run(lambda conn: copies.first_vids(conn, article_ids))
+
+    def copies_problem(self) -> str:
+        """Why the near-copy groups can't be trusted for every article ("" when they can)."""
+        return self.records.run(copies.problem)
+
+    def recompute_copies(self) -> int:
+        """Compute every article's near-copy rows and groups again from the stored texts (repair);
+        how many articles."""
+        with self.records.guard(), self.writing():
+            return self.records.run(copies.rebuild, write=True)
 
     # ---------------------------------------------------------------- search
 
@@ -195,9 +231,12 @@ class KnowledgeBase:
         batch to write: only the in-memory dense index follows each commit."""
         if not upserts and not removes:
             return
+        # Hashing the bodies for near-copy detection needs no lock; the lookups do, in the transaction.
+        added = [copies.sketch(a) for a, _, _ in upserts]
+        gone = [a.id for a, _, _ in upserts] + list(removes)
         with self.records.guard(), self.writing():
             index = self.dense.writable()
-            written = self.records.write(upserts, removes)
+            written = self.records.write(upserts, removes, lambda conn: copies.update(conn, added, gone))
             # Committed. Bring the in-memory index to the new generation, then persist it.
             self.dense.apply(written, index, save=refresh_caches)
             if refresh_caches:
@@ -266,6 +305,9 @@ class KnowledgeBase:
         # Per-article completeness: gaps in ordinals, a missing tail, no passages at all.
         damaged = sorted(self.records.damaged_articles().items())
         problems += [f"article {a} {why}" for a, why in damaged][:20]
+        # Missing or stale near-copy rows are computed by the next write; a gap is damage.
+        if not self.records.run(copies.staleness) and (gap := self.records.run(copies.gap)):
+            problems.append(f"the near-copy groups {gap}; run `citeqa repair`")
         return problems
 
 
