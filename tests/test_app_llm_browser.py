@@ -68,8 +68,11 @@ def test_written_answer_streams_then_shows_what_its_citations_support(browser, l
     page.fill("#cq-question textarea", SEED_QUESTION)
     page.click("#cq-send")
     # the model's own words, markers and all, while it writes
-    page.wait_for_selector("#cq-chat .cq-drafting .cq-draft", timeout=30_000)
-    assert "The drills" in page.inner_text("#cq-chat .cq-drafting .cq-draft")
+    page.wait_for_function(
+        """() => { const d = document.querySelector('#cq-chat .cq-drafting .cq-draft');
+                   return d && d.textContent.includes('The drills will be held'); }""",
+        timeout=30_000,
+    )
     page.wait_for_selector("#cq-chat .cq-bot.cq-final", timeout=30_000)
     page.screenshot(path=str(OUT / "llm-answer.png"), full_page=True)
     sentences = last_answer(page)
