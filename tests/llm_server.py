@@ -9,13 +9,15 @@ client connects to it over TCP like to any server).
 `behaviour` picks how it answers: "ok" (the script's text, as JSON or as server-sent events when the
 request asks to stream), "slow" (waits `delay` seconds first), "trickle" (streams one word every
 `delay` seconds, forever), "fail" (HTTP 500 with an OpenAI-style error), "malformed" (HTTP 200 that
-isn't a chat completion). Every request is kept in `requests` (path, headers, JSON body).
+isn't a chat completion), "html" (a web page), "garbage-stream" (an event stream whose data isn't
+JSON). Every request is kept in `requests` (path, headers, JSON body).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +25,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Request = dict[str, Any]
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def passages(request: Request) -> dict[int, str]:
@@ -79,6 +88,12 @@ def _handler(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                 )
             if llm.behaviour == "malformed":
                 return self._send(200, "application/json", b'{"id": "x", "object": "chat.completion"}')
+            if llm.behaviour == "html":  # a web page where the API should be
+                return self._send(200, "text/html", b"<html><body>Welcome to nginx!</body></html>")
+            if llm.behaviour == "garbage-stream":
+                return self._send(
+                    200, "text/event-stream", b'data: {"choices": [{"delta": {}}]}\n\ndata: oops\n\n'
+                )
             if llm.behaviour == "slow":
                 time.sleep(llm.delay)
             text = llm.script(body)

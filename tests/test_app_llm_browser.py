@@ -12,11 +12,10 @@ from types import SimpleNamespace
 import pytest
 
 from citeqa.config import Config
-from tests.llm_server import ScriptedLLM, passage_with
+from tests.llm_server import ScriptedLLM, free_port, passage_with
 from tests.test_app_browser import (  # noqa: F401 (browser is a fixture)
     OUT,
     SEED_QUESTION,
-    _free_port,
     ask,
     browser,
     close_tab,
@@ -44,7 +43,7 @@ def llm_live(seed_kb, real_embedder, tmp_path_factory):
         qa = Assistant.open(kb, embedder=real_embedder)
         qa.config = qa.config.with_(llm_url=llm.url, llm_model="scripted-model", top_k=10, llm_timeout=5.0)
         demo = build_app(qa)
-        port = _free_port()
+        port = free_port()
         demo.queue().launch(
             server_name="127.0.0.1",
             server_port=port,

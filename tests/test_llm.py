@@ -135,6 +135,7 @@ def test_invented_number_is_flagged(qa, llm):
         ("fail", "answered HTTP 500: model crashed"),
         ("malformed", "not a chat completion"),
         ("slow", "did not answer within 0.5 s"),
+        ("html", "not a chat completion"),
     ],
 )
 @pytest.mark.parametrize("stream", [False, True])
@@ -149,6 +150,12 @@ def test_server_trouble_falls_back_to_the_extractive_answer(qa, llm, behaviour, 
         "extractive answer."
     )
     assert KEY not in a.notice and a.to_dict()["notice"] == a.notice
+
+
+def test_a_stream_of_garbage_falls_back(qa, llm):
+    llm.behaviour = "garbage-stream"
+    a = qa.ask(Q, on_text=lambda _: None)
+    assert a.mode == "extractive" and "not chat-completion events" in a.notice
 
 
 def test_a_stream_that_never_ends_is_cut_off_at_the_timeout(qa, llm):

