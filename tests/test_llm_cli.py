@@ -102,4 +102,7 @@ def test_eval_scores_written_answers(hash_kb, llm, tmp_path):
     assert r.returncode == 0, r.stderr
     metrics = json.loads(r.stdout)
     assert metrics["n_questions"] == 1 and metrics["answer_hit"] == 1.0
+    assert metrics["llm_written"] == 1.0 and metrics["supported_sentence_rate"] == 0.5
     assert len(llm.requests) == 1
+    r = run("eval", str(questions), "--kb", str(hash_kb), "--json", "--quiet")
+    assert json.loads(r.stdout)["llm_written"] is None  # no language model: not measured

@@ -25,6 +25,8 @@ SUMMARY = (
     "recall@5",
     *HEADLINE[2:],
     "sentence_citation_rate",
+    "llm_written",
+    "supported_sentence_rate",
     "citation_roundtrip",
     "abstain_precision",
     "abstain_recall",
