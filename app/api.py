@@ -60,15 +60,19 @@ class ApiMethods:
         as_of: str = "",
         articles: list[str] | None = None,
         sources: list[str] | None = None,
+        llm: bool = True,
         request: gr.Request = None,  # type: ignore[assignment]
     ) -> dict:
         """Ask in this client's conversation (a follow-up uses the earlier questions), optionally
         as of a day ("2024-03-05") and only over some articles (ids) or sources. Returns the JSON of
-        `citeqa ask --json`: answer, sentences, citations (exact article offsets), passages."""
+        `citeqa ask --json`: answer, sentences, citations (exact article offsets), passages. With a
+        language model configured, it writes the answer unless `llm` is false (each sentence then
+        says whether its citation supports it)."""
         conv = self.conversations.get(request)
         try:
             q = check_question(question, self.qa.config.max_question_chars)
             scope = {"as_of": as_of or None, "articles": articles or (), "sources": sources or ()}
+            scope["llm"] = None if llm else False  # None: written when a model is configured
             with conv.lock:
                 answer = conv.session.ask(q, top_k=top_k, **scope)
                 conv.start(q).answer = answer  # the browser tab of this session shows it too

@@ -21,7 +21,7 @@ from citeqa.assistant import Assistant
 from citeqa.errors import CiteqaError, InputError
 from citeqa.schema import IngestReport
 from citeqa.text import check_question
-from citeqa_app import render, render_library, scope_ui, storage
+from citeqa_app import llm_stream, render, render_library, scope_ui, storage
 from citeqa_app.api import ApiMethods, sentence
 from citeqa_app.demo import load_demo
 from citeqa_app.events import PageClick
@@ -145,9 +145,11 @@ class ChatPage(ApiMethods):
         articles: object,
         sources: object,
         request: gr.Request,
+        use_llm: object = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Ask in this tab's conversation, within the Scope panel's choices (scope_ui.py); the
-        answer is streamed in, then the panels update."""
+        answer is streamed in, then the panels update. `use_llm`: the language-model switch (shown
+        when one is configured): its words stream in as it writes them (llm_stream.py)."""
         conv = self.conversations.get(request)
         try:
             q = check_question(question, self.qa.config.max_question_chars)
@@ -160,7 +162,15 @@ class ChatPage(ApiMethods):
         with conv.lock:
             turn = conv.start(q)
             yield self.chat_html(conv, pending=True), "", *_skips(4)
-            self._answer(conv, turn, k, scope)
+            if self.qa.config.llm and use_llm is not False:
+                scope.update(llm=True)
+                work = lambda on_text: self._answer(conv, turn, k, {**scope, "on_text": on_text})  # noqa: E731
+                for draft in llm_stream.streamed(work):
+                    turn.draft = draft
+                    yield self.chat_html(conv, pending=True), *_skips(5)
+                turn.draft = ""
+            else:
+                self._answer(conv, turn, k, {**scope, "llm": False} if self.qa.config.llm else scope)
             for shown in self._reveal_steps(turn):
                 yield self.chat_html(conv, reveal=shown), *_skips(5)
                 time.sleep(STREAM_DELAY)
@@ -204,8 +214,9 @@ class ChatPage(ApiMethods):
         sources: object,
         evt: PageClick,
         request: gr.Request,
+        use_llm: object = None,
     ) -> Iterator[tuple[Any, ...]]:
-        yield from self.chat(evt.example, top_k, as_of, articles, sources, request)
+        yield from self.chat(evt.example, top_k, as_of, articles, sources, request, use_llm)
 
     def new_chat(self, request: gr.Request) -> tuple[Any, ...]:
         """Outputs: chat, sources, article, question box, stored conversation, export."""

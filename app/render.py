@@ -10,7 +10,7 @@ say how, and escape everything (markup.py). Nothing is ever rendered as Markdown
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlparse
 
 from citeqa.schema import Answer, Article, Citation, Hit
@@ -27,6 +27,7 @@ class Turn:
     question: str
     answer: Answer | None = None
     error: str = ""
+    draft: str = ""  # a language model's words as they stream in, before they are checked
 
 
 # ---------------------------------------------------------------- what the templates are given
@@ -43,6 +44,10 @@ class SentenceView:
     rest: str = ""
     citations: tuple[Citation, ...] = ()
     cut: bool = False
+    supported: bool | None = None
+    """Written by a language model: whether its citation supports it (None: extractive)."""
+    flagged: tuple[str, ...] = ()
+    """Its numbers, names and dates that no cited passage holds."""
 
 
 @dataclass(frozen=True)
@@ -133,21 +138,27 @@ def _answer_view(turn_id: int, answer: Answer, reveal: int | None) -> AnswerView
     by_n = {c.n: c for c in answer.citations}
     budget = reveal if reveal is not None else 1 << 60
     sentences: list[SentenceView] = []
-    for text, numbers in sentence_parts(answer):
-        words = text.split()
+    for s in answer.sentences:
+        words = s.text.split()
         if budget < len(words):
             sentences.append(SentenceView(" ".join(words[:budget]), cut=True))
             break
         budget -= len(words)
-        cites = tuple(by_n[n] for n in numbers if n in by_n)
-        sentences.append(_with_span(text, answer, numbers, cites))
+        cites = tuple(by_n[n] for n in s.citations if n in by_n)
+        view = _with_span(s.text, answer, s.citations, cites)
+        sentences.append(replace(view, supported=s.supported, flagged=s.flagged))
     short = " ".join(answer.short.text.split()) if answer.short is not None else None
     final = reveal is None
     groups: dict[str, list[Citation]] = {}
     for c in answer.citations if final else ():
         groups.setdefault(c.article_id, []).append(c)
     took = answer.timings_ms.get("total")
-    meta = f"confidence {answer.confidence:.2f}" + (f" · {took:,.0f} ms" if took is not None else "")
+    if answer.mode == "llm":
+        ok = sum(bool(s.supported) for s in answer.sentences)
+        meta = f"written by the language model · {ok} of {len(answer.sentences)} sentences supported"
+    else:
+        meta = f"confidence {answer.confidence:.2f}"
+    meta += f" · {took:,.0f} ms" if took is not None else ""
     refs = tuple(tuple(cs) for cs in groups.values())
     return AnswerView(turn_id, answer, short, tuple(sentences), refs, meta, final)
 

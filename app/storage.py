@@ -147,7 +147,13 @@ def _answer(d: Mapping[str, Any]) -> Answer:
     # before markers became a rendering carry them too): the Answer holds plain text.
     text = strip_markers(_text(d["answer"]))
     sentences = tuple(
-        AnswerSentence(strip_markers(_text(s["text"])), tuple(int(n) for n in s["citations"]))
+        AnswerSentence(
+            strip_markers(_text(s["text"])),
+            tuple(int(n) for n in s["citations"]),
+            # written by a language model: whether its citation supports it, and what it invented
+            supported=s["supported"] if isinstance(s.get("supported"), bool) else None,
+            flagged=tuple(_text(x) for x in s.get("flagged", [])),
+        )
         for s in d["sentences"]
     )
     body = " ".join(s.text for s in sentences)
@@ -163,6 +169,8 @@ def _answer(d: Mapping[str, Any]) -> Answer:
         reason=_text(d.get("reason", "")),
         query=_text(d.get("query", "")),
         lead=text[: len(text) - len(body)] if sentences and text.endswith(body) else "",
+        mode="llm" if d.get("mode") == "llm" else "extractive",
+        notice=_text(d.get("notice", "")),
         timings_ms={"total": float(total)} if total is not None else {},
     )
 

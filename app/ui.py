@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from citeqa.assistant import Assistant
-from citeqa_app import render, render_library, scope_ui, storage
+from citeqa_app import llm_stream, render, render_library, scope_ui, storage
 from citeqa_app.handlers import ChatPage
 from citeqa_app.scripts import ARTICLE_JS, CHAT_JS, DROP_JS, LIBRARY_JS, SOURCES_JS
 from citeqa_app.sessions import Conversation
@@ -111,6 +111,16 @@ def build_app(
                             submit_btn=False,
                         )
                         send = gr.Button("Send", variant="primary", scale=1, min_width=88, elem_id="cq-send")
+                    # Shown only when a language model is configured (citeqa serve --llm-url).
+                    with gr.Row(elem_classes="cq-llm-row", visible=qa.config.llm):
+                        use_llm = gr.Checkbox(
+                            value=True,
+                            label=llm_stream.switch_label(qa.config.llm_model),
+                            container=False,
+                            visible=qa.config.llm,
+                            elem_id="cq-use-llm",
+                            elem_classes="cq-llm-switch",
+                        )
                     with gr.Row(elem_classes="cq-chat-tools"):
                         export = gr.DownloadButton(
                             "Export as Markdown",
@@ -194,7 +204,7 @@ def build_app(
         gr.on(
             [question.submit, send.click],
             page.chat,
-            [question, top_k, *scope_in],
+            [question, top_k, *scope_in, use_llm],
             chat_out,
             api_name="chat",
             api_visibility="undocumented",
@@ -203,7 +213,7 @@ def build_app(
         )
         chat.select(
             page.ask_example,
-            [top_k, *scope_in],
+            [top_k, *scope_in, use_llm],
             chat_out,
             api_name="ask_example",
             api_visibility="undocumented",

@@ -142,7 +142,7 @@ class _Stub:
     def __init__(self, alone: Answer, followed: Answer) -> None:
         self.alone, self.followed, self.calls = alone, followed, []
 
-    def ask(self, question, top_k=None, *, query=None, prefer=()):  # type: ignore[no-untyped-def]
+    def ask(self, question, top_k=None, *, query=None, prefer=(), history=()):  # type: ignore[no-untyped-def]
         self.calls.append((question, query, tuple(prefer)))
         return self.followed if query else self.alone
 

@@ -19,6 +19,7 @@ from citeqa.embed import Embedder, load_embedder, resolve_model_path
 from citeqa.errors import ConfigError, InputError, KBMismatchError, KBNotFoundError
 from citeqa.ingest import FetchSettings, article_from_record, read_paths
 from citeqa.kb import ArticleInfo, Indexer, KnowledgeBase, Manifest
+from citeqa.llm import OnText, uses_llm, write_with
 from citeqa.onnx_query import VerifiedQuestionEncoder, load_verified
 from citeqa.reader import Reader, load_reader
 from citeqa.retrieve import PREFER_BOOST, Candidate, Query, Retriever, boost
@@ -207,10 +208,18 @@ class Assistant:
         sources: object = (),
         since: object = None,
         until: object = None,
+        llm: bool | None = None,
+        history: Sequence[tuple[str, str]] = (),
+        on_text: OnText | None = None,
     ) -> Answer:
         """Answer from the articles, every sentence cited; abstains when they don't say. `query` is
         what to search for when it differs from the question, `prefer` article ids whose passages
         win close calls (a chat follow-up prefers the articles its conversation cited).
+
+        Language-model mode (llm.py; on when `config.llm_url` is set, `llm=False` turns it off for
+        this question): the answer is written by the model and checked sentence by sentence;
+        `history` is the conversation so far as (question, answer) pairs, `on_text` receives the
+        reply as it streams in. Should the model fail, the extractive answer comes with a `notice`.
 
         Scope (scope.py; applied inside retrieval): `as_of` (a date or "2024-03-05": later
         articles are invisible, and "this week", "yesterday", "latest" in the question are read
@@ -228,9 +237,20 @@ class Assistant:
             art = self.kb.get_article(aid)
             if art is not None:
                 meta[aid] = ArticleMeta(art.title, art.source, art.published)
-        answer = compose(
-            q, qvec, candidates, meta, self.composer, query=retrieval_text, reader=self.reader, when=when
-        )
+
+        def extractive() -> Answer:
+            return compose(
+                q, qvec, candidates, meta, self.composer, query=retrieval_text, reader=self.reader, when=when
+            )
+
+        if uses_llm(self.config, llm):
+            hits = [c.hit for c in candidates]
+            note = when.note if when is not None else ""
+            answer = write_with(
+                self.config, q, hits, meta, extractive, history, on_text, retrieval_text, note
+            )
+        else:
+            answer = extractive()
         t2 = time.perf_counter()
         answer.timings_ms.update(retrieve=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, total=(t2 - t0) * 1e3)
         return answer

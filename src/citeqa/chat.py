@@ -48,6 +48,7 @@ class Asker(Protocol):
         *,
         query: str | None = None,
         prefer: Collection[str] = (),
+        history: Sequence[tuple[str, str]] = (),
         **scope: Any,
     ) -> Answer: ...
 
@@ -252,10 +253,13 @@ class ChatSession:
 
     def ask(self, question: str, top_k: int | None = None, **scope: Any) -> Answer:
         """Answer in this conversation. `scope`: Assistant.ask's as_of, articles, sources, since,
-        until, for this question (the page's scope controls send them with every question)."""
+        until, llm and on_text, for this question (the page's scope controls send them with every
+        question)."""
         with self._lock:
             q = question.strip()
             prev = self.history[-1] if self.history else None
+            if prev is not None:  # what a language model is shown of the conversation (llm.py)
+                scope = {**scope, "history": tuple((t.question, t.answer.text) for t in self.history)}
             verdict = classify(q, prev) if q else NEW
             if prev is not None and verdict == FOLLOW_UP:
                 answer, follow = self._follow(q, prev, top_k, scope), True

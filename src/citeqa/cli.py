@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from citeqa.cli_answer import print_answer, scope_args, scope_options
+from citeqa.cli_answer import llm_config, llm_options, print_answer, scope_args, scope_options, streamer
 from citeqa.config import INDEXES, Config, default_kb_path
 from citeqa.dates import DateNote
 from citeqa.encoding import EncodingNote
@@ -111,6 +111,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from citeqa.assistant import Assistant
 
     qa = Assistant.open(_kb(args))
+    qa.config = llm_config(args)(qa.config)
     # Questions go through a verified ONNX export when one is cached (no torch import: about 1 s
     # from a cold process instead of 5); the first `ask` on a machine exports it, once.
     answer = qa.ask(args.question, top_k=args.top_k, **scope_args(args))
@@ -129,6 +130,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from citeqa.assistant import Assistant
 
     qa = Assistant.open(_kb(args))
+    qa.config = llm_config(args)(qa.config)
     # Load the models before the first prompt, not while the first question waits: the prompt
     # then means "ready".
     print("Loading the model…", file=sys.stderr, flush=True)
@@ -148,7 +150,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not line.strip():
             return 0
         try:
-            print_answer(session.ask(line))
+            if qa.config.llm:  # the model's words as they come, then the answer as checked
+                answer = session.ask(line, on_text=streamer())
+                print("\n\nChecked against the passages:" if answer.mode == "llm" else "\n")
+                print_answer(answer)
+            else:
+                print_answer(session.ask(line))
         except CiteqaError as exc:
             print(f"citeqa: {exc}")
 
@@ -205,7 +212,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from citeqa.web import serve  # the Gradio app lives in app/; citeqa.web finds and launches it
 
-    return serve(_kb(args), host=args.host, port=args.port)
+    return serve(_kb(args), host=args.host, port=args.port, configure=llm_config(args))
 
 
 def _register_eval(sub: Any) -> None:  # argparse's subparsers object (its class is private)
@@ -267,11 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     kb_arg(p)
     p.add_argument("--top-k", type=_int_arg, default=None, help="passages to retrieve, 1 to 100 (default 5)")
     scope_options(p)
+    llm_options(p)
     p.add_argument("--json", action="store_true", help="print the answer as JSON (citations, passages)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="terminal chat with follow-up questions")
     kb_arg(p)
+    llm_options(p)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("serve", help="the chat web page")
@@ -280,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
     p.add_argument("--port", type=_int_arg, default=7860, help="port to listen on (default 7860)")
+    llm_options(p)
     p.set_defaults(func=cmd_serve)
 
     _register_eval(sub)

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 
+from citeqa.config import Config
 from citeqa.dates import display_published
-from citeqa.markers import cited_text
+from citeqa.markers import cited_text, marked
 from citeqa.schema import Answer, StoryCopy
 from citeqa.scope import day
 from citeqa.text import squash
@@ -14,7 +17,9 @@ from citeqa.text import squash
 
 def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-def]
     # out=None prints to the current sys.stdout (a default bound at import would miss redirection).
-    print(cited_text(answer), file=out)
+    if answer.notice:  # the language model could not be used: this is the extractive answer
+        print(f"({answer.notice})", file=out)
+    print(answer_text(answer), file=out)
     if answer.note:  # how relative time in the question was read
         print(f"({answer.note})", file=out)
     if answer.citations:
@@ -66,3 +71,78 @@ def scope_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--since", metavar="DATE", help="only articles published on or after this day")
     p.add_argument("--until", metavar="DATE", help="only articles published on or before this day")
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer with its markers; a written one (language-model mode) says which of its sentences
+    its citation doesn't support, and what in them no cited passage holds."""
+    if answer.mode != "llm":
+        return cited_text(answer)
+    out = []
+    for s in answer.sentences:
+        text = marked(s.text, s.citations)
+        if s.supported is False:
+            missing = f": {', '.join(s.flagged)} in none of its sources" if s.flagged else ""
+            text += f" [unsupported{missing}]"
+        out.append(text)
+    return " ".join(out)
+
+
+def llm_options(p: argparse.ArgumentParser) -> None:
+    """The language-model options of `ask`, `chat`, `serve` and `eval` (llm.py). The API key is read
+    from $CITEQA_LLM_API_KEY only: a command line is visible to every user of the machine."""
+    p.add_argument(
+        "--llm-url",
+        metavar="URL",
+        help="an OpenAI-compatible server (http://127.0.0.1:8080/v1) whose model writes the answers, "
+        "every sentence checked against its citation (default: $CITEQA_LLM_URL; none: extractive)",
+    )
+    p.add_argument("--llm-model", metavar="NAME", help="the model to ask for (default: $CITEQA_LLM_MODEL)")
+    p.add_argument(
+        "--llm-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="time a written answer may take, then the extractive one is shown (default 60)",
+    )
+    p.add_argument(
+        "--llm-drop-unsupported",
+        action="store_true",
+        help="leave out written sentences their citation doesn't support (default: mark them)",
+    )
+    p.add_argument("--no-llm", action="store_true", help="extractive answers, whatever $CITEQA_LLM_URL says")
+
+
+def llm_config(args: argparse.Namespace) -> Callable[[Config], Config]:
+    """What the options (and the environment) change in a config."""
+
+    def apply(config: Config) -> Config:
+        if getattr(args, "no_llm", False):
+            return config.with_(llm_url="")
+        changes: dict[str, object] = {}
+        if getattr(args, "llm_url", None):
+            changes["llm_url"] = args.llm_url
+        if getattr(args, "llm_model", None):
+            changes["llm_model"] = args.llm_model
+        if getattr(args, "llm_timeout", None) is not None:
+            changes["llm_timeout"] = args.llm_timeout
+        if getattr(args, "llm_drop_unsupported", False):
+            changes["llm_unsupported"] = "drop"
+        return config.with_(**changes).with_env()
+
+    return apply
+
+
+def streamer(out=None) -> Callable[[str], None]:  # type: ignore[no-untyped-def]
+    """Prints a written answer as it arrives (the terminal chat)."""
+
+    def show(text: str) -> None:
+        print(text, end="", flush=True, file=out if out is not None else sys.stdout)
+
+    return show
+
+
+def _seconds(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None

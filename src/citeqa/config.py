@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from citeqa import answer_model
 from citeqa.errors import ConfigError
@@ -40,6 +41,19 @@ class FusionMethod(str, Enum):
 FUSIONS = tuple(m.value for m in FusionMethod)
 PRECISIONS = ("auto", "fp32", "bf16")  # passage embedding (embed.resolve_precision)
 INDEXES = ("auto", "flat", "ivf")  # the dense index ladder (kb/ladder.py)
+UNSUPPORTED = (
+    "mark",
+    "drop",
+)  # what the language-model mode does with a sentence its citation doesn't support
+# The language-model settings belong to whoever runs citeqa, not to a knowledge base: a manifest never
+# keeps them (Config.to_dict(changed_only=True)), and the API key is in no to_dict at all.
+LLM_SETTINGS = ("llm_url", "llm_model", "llm_api_key", "llm_timeout", "llm_unsupported")
+LLM_ENV = {
+    "llm_url": "CITEQA_LLM_URL",
+    "llm_model": "CITEQA_LLM_MODEL",
+    "llm_api_key": "CITEQA_LLM_API_KEY",
+    "llm_timeout": "CITEQA_LLM_TIMEOUT",
+}
 
 
 def default_kb_path() -> Path:
@@ -148,6 +162,13 @@ class Config:
     index: str = "auto"  #: dense index of a new knowledge base: "auto" (by size), "flat" (exact) or "ivf"
     reader: bool = True  #: direct answers from the trained span reader; False: the sentence composer
     composer: ComposerSettings = field(default_factory=ComposerSettings)  #: the sentence composer
+    #: an OpenAI-compatible server ("http://127.0.0.1:8080/v1"): its model writes the answers, and every
+    #: sentence is checked against its citation (llm.py); "" (the default): extractive answers only
+    llm_url: str = ""
+    llm_model: str = ""  #: the model the server is asked for ("": the server's own default)
+    llm_api_key: str = field(default="", repr=False)  #: sent as a Bearer token; never stored nor printed
+    llm_timeout: float = 60.0  #: seconds a written answer may take; then the extractive answer is shown
+    llm_unsupported: str = "mark"  #: a sentence its citation doesn't support: "mark" it or "drop" it
 
     def __post_init__(self) -> None:
         _positive(self, "top_k", "candidates", "batch_size", "commit_every", "max_question_chars")
@@ -162,6 +183,7 @@ class Config:
             raise ConfigError(f"index must be one of {', '.join(INDEXES)}, got {self.index!r}")
         if not self.model.strip():
             raise ConfigError("model must name a sentence-transformers model or a local path")
+        check_llm(self.llm_url, self.llm_timeout, self.llm_unsupported)
 
     def with_(self, **changes: object) -> Config:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -172,14 +194,37 @@ class Config:
     def to_dict(self, *, changed_only: bool = False) -> dict[str, Any]:
         """Plain JSON values. `changed_only`: just the settings that differ from the defaults (what
         a knowledge base's manifest keeps, so defaults fitted later still reach it)."""
-        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "llm_api_key"}
         out["fusion"] = self.fusion.value
         out["chunk"] = self.chunk.to_dict()
         out["composer"] = self.composer.to_dict()
         if changed_only:
             default = Config().to_dict()
-            out = {k: v for k, v in out.items() if v != default[k]}
+            out = {k: v for k, v in out.items() if v != default[k] and k not in LLM_SETTINGS}
         return out
+
+    def with_env(self, environ: Mapping[str, str] | None = None) -> Config:
+        """The language-model settings this config leaves unset, from $CITEQA_LLM_URL,
+        $CITEQA_LLM_MODEL, $CITEQA_LLM_API_KEY and $CITEQA_LLM_TIMEOUT (the command line reads them)."""
+        env = os.environ if environ is None else environ
+        changes: dict[str, object] = {}
+        for name, var in LLM_ENV.items():
+            value = env.get(var, "").strip()
+            if value and getattr(self, name) == getattr(Config, name):
+                changes[name] = value
+        if "llm_timeout" in changes:
+            try:
+                changes["llm_timeout"] = float(str(changes["llm_timeout"]))
+            except ValueError:
+                raise ConfigError(
+                    f"CITEQA_LLM_TIMEOUT must be a number of seconds, got {changes['llm_timeout']!r}"
+                ) from None
+        return self.with_(**changes) if changes else self
+
+    @property
+    def llm(self) -> bool:
+        """True when a language model is configured (llm_url)."""
+        return bool(self.llm_url)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Config:
@@ -213,6 +258,35 @@ def check_fusion(method: object, dense_weight: float, sentence_weight: float, rr
         )
     if isinstance(rrf_k, bool) or not isinstance(rrf_k, int) or rrf_k < 1:
         raise ConfigError(f"rrf_k must be a positive integer, got {rrf_k!r}")
+
+
+def check_llm(url: str, timeout: object, unsupported: str) -> None:
+    """The language-model settings; a bad URL is named without anything secret it may hold."""
+    if not isinstance(url, str):
+        raise ConfigError(f"llm_url must be text, got {type(url).__name__}")
+    if url:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"llm_url must be an http(s) URL such as http://127.0.0.1:8080/v1, got {safe_url(url)!r}"
+            )
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
+        raise ConfigError(f"llm_timeout must be a number of seconds from 0 to 3600, got {timeout!r}")
+    if unsupported not in UNSUPPORTED:
+        raise ConfigError(f"llm_unsupported must be one of {', '.join(UNSUPPORTED)}, got {unsupported!r}")
+
+
+def safe_url(url: str) -> str:
+    """A URL as it may be shown: without a user name, password or query (they may hold a key)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(not a URL)"
+    if not parts.scheme or not host:
+        return url.strip()[:40] if "@" not in url and "?" not in url else "(not a URL)"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _positive(obj: object, *names: str) -> None:

@@ -120,6 +120,17 @@ class AnswerSentence:
 
     text: str
     citations: tuple[int, ...]
+    #: written by a language model: whether its citation supports it (verify.py); None when extractive
+    supported: bool | None = None
+    #: numbers, names and dates it holds that none of its cited passages has (a model's inventions)
+    flagged: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"text": self.text, "citations": list(self.citations)}
+        if self.supported is not None:
+            out["supported"] = self.supported
+            out["flagged"] = list(self.flagged)
+        return out
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,8 @@ class Answer:
     lead: str = ""  # the short answer before the sentences ("Kars. "), part of `text`
     as_of: str = ""  # the day the answer speaks as of, when later articles changed an earlier account
     note: str = ""  # how the question's relative time was read ("this week" read as ...)
+    mode: str = "extractive"  # "llm" when a language model wrote it (each sentence checked: llm.py)
+    notice: str = ""  # one line when the language model could not be used and this is the fallback
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, object]:
@@ -158,7 +171,8 @@ class Answer:
             "answer": cited_text(self),  # rendered text, with markers (DESIGN.md)
             "abstained": self.abstained,
             "confidence": round(self.confidence, 4),
-            "sentences": [{"text": s.text, "citations": list(s.citations)} for s in self.sentences],
+            "mode": self.mode,
+            "sentences": [s.to_dict() for s in self.sentences],
             "citations": [c.to_dict() for c in self.citations],
             "passages": [_passage_dict(h) for h in self.hits],
         }
@@ -178,6 +192,8 @@ class Answer:
             out["as_of"] = self.as_of
         if self.note:
             out["note"] = self.note
+        if self.notice:
+            out["notice"] = self.notice
         return out
 
 

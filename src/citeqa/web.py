@@ -11,8 +11,10 @@ import os
 import socket
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
+from citeqa.config import Config
 from citeqa.errors import MissingDependencyError
 from citeqa.text import plural
 
@@ -27,8 +29,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(kb: Path, host: str = "127.0.0.1", port: int = 7860) -> int:
-    """Serve the chat page for the knowledge base at `kb` until interrupted; returns an exit code."""
+def serve(
+    kb: Path, host: str = "127.0.0.1", port: int = 7860, configure: Callable[[Config], Config] | None = None
+) -> int:
+    """Serve the chat page for the knowledge base at `kb` until interrupted; returns an exit code.
+    `configure` changes the settings the knowledge base was built with (the language model's)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # Gradio calls home unless told not to
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # Gradio's queue keeps a local usage table with pandas, which pandas 3 warns about on every event.
@@ -48,6 +53,8 @@ def serve(kb: Path, host: str = "127.0.0.1", port: int = 7860) -> int:
         print(f"citeqa: error: {busy}", file=sys.stderr)
         return 2
     qa = Assistant.open(kb)
+    if configure is not None:
+        qa.config = configure(qa.config)
     counts = qa.kb.counts()
     print(
         f"citeqa: loading the model for {kb} ({plural(counts['articles'], 'article')}, "

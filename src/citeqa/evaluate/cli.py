@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from citeqa.cli_answer import llm_config, llm_options
 from citeqa.datasets import FORMATS
 from citeqa.errors import ConfigError, InputError
 from citeqa.evaluate.names import HEADLINE
@@ -24,6 +25,8 @@ SUMMARY = (
     "recall@5",
     *HEADLINE[2:],
     "sentence_citation_rate",
+    "llm_written",
+    "supported_sentence_rate",
     "citation_roundtrip",
     "abstain_precision",
     "abstain_recall",
@@ -84,6 +87,7 @@ def register(sub: Any) -> None:  # argparse's subparsers object (its class is pr
         "--metric", help="with `compare`: per-question outcome to diff (default: correct, else recall@1)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    llm_options(p)
     p.set_defaults(func=run)
 
 
@@ -116,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         changes["retriever"] = args.retriever
     if args.model:
         changes["model"] = args.model
-    config = Config(**changes)  # type: ignore[arg-type]
+    config = llm_config(args)(Config(**changes))  # type: ignore[arg-type]
     qa = open_for(dataset, args.kb, config=config, progress=not args.quiet)
     try:
         report = evaluate(

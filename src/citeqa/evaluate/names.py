@@ -21,6 +21,8 @@ ANSWER = (
     "short_f1_all",
     "citation_precision",
     "sentence_citation_rate",
+    "llm_written",  # written by the language model (not its fallback); null without one (llm.py)
+    "supported_sentence_rate",  # share of a written answer's sentences their citation supports
 )
 #: Metrics that get a 95% bootstrap interval (in the report's headline table and metrics.json).
 HEADLINE = (

@@ -216,6 +216,10 @@ def _with_answer(
         sum(1 for s in a.sentences if valid & set(s.citations)) / len(a.sentences) if a.sentences else None
     )
     m["citation_roundtrip"] = sum(c.roundtrip for c in checks) / len(checks) if checks else None
+    # The language-model mode: written (1), or its fallback, which says why in a notice (0).
+    m["llm_written"] = 1.0 if a.mode == "llm" else (0.0 if a.notice else None)
+    written = [s.supported for s in a.sentences] if a.mode == "llm" else []
+    m["supported_sentence_rate"] = sum(map(bool, written)) / len(written) if written else None
     if not q.answerable:
         correct: bool | None = a.abstained  # right only by abstaining
     elif a.abstained:

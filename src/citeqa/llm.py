@@ -1,0 +1,228 @@
+"""Answers written by the user's own language model, every sentence checked against its citation.
+
+Off unless `Config.llm_url` names an OpenAI-compatible server (llm_client.py). The model is given
+the retrieved passages numbered [1]..[k], the conversation so far and the question, and asked to
+put the number of the passage after each sentence. Then each sentence it wrote is checked
+(verify.py) against the passages it cites, or, when it cites none (or only numbers that don't
+exist), against every passage, and gets the one that supports it best:
+- supported: its citation points at the exact sentence(s) of the passage that support it
+  (`article.text[start:end] == quote`, as every citation);
+- unsupported: kept with `supported: false` (the page strikes it through), or dropped with
+  `Config(llm_unsupported="drop")`; its citation, when it has one, shows what it was checked against;
+- numbers, names and dates found in none of its cited passages are `flagged`.
+
+Whatever goes wrong with the server (refused, slow, an error, not the protocol), or when not one
+sentence of the reply is supported, the answer is the extractive one, with a one-line `notice`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+from citeqa.answer import ArticleMeta
+from citeqa.chunk import split_sentences
+from citeqa.config import Config
+from citeqa.errors import ConfigError
+from citeqa.llm_client import ChatClient, LLMError
+from citeqa.schema import Answer, AnswerSentence, Citation, Hit
+from citeqa.text import squash
+from citeqa.verify import Source, Support, best_source, check
+
+OnText = Callable[[str], None]
+HISTORY_TURNS = 3  # earlier questions and answers the model is shown (follow-ups need a few)
+
+INSTRUCTIONS = (
+    "Answer the question using only the numbered passages below. Write one to three short sentences. "
+    "End every sentence with the number of the passage that states it, in square brackets, like [2]. "
+    "Use only facts the passages state: no outside knowledge, no guesses. "
+    "If the passages do not answer the question, say so in one sentence."
+)
+
+_MARK = re.compile(
+    r"\[\s*(?:(?:passage|source)\s*)?(\d{1,3}(?:\s*[,;]\s*(?:(?:passage|source)\s*)?\d{1,3})*)\s*\]", re.I
+)
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+_LEADING = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")  # a list item's bullet
+
+
+def messages(
+    question: str,
+    hits: Sequence[Hit],
+    meta: Mapping[str, ArticleMeta],
+    history: Sequence[tuple[str, str]] = (),
+) -> list[dict[str, str]]:
+    """The chat-completion messages: the conversation so far (its last HISTORY_TURNS questions and
+    answers), then the numbered passages and the question."""
+    out = [{"role": "system", "content": INSTRUCTIONS}]
+    for q, a in list(history)[-HISTORY_TURNS:]:
+        out += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    blocks = []
+    for i, h in enumerate(hits, start=1):
+        m = meta.get(h.passage.article_id, ArticleMeta())
+        head = " · ".join(x for x in (m.title, m.published[:10]) if x)
+        blocks.append(
+            f"[{i}] {head}\n{squash(h.passage.text)}" if head else f"[{i}] {squash(h.passage.text)}"
+        )
+    content = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
+    out.append({"role": "user", "content": content})
+    return out
+
+
+def split_written(text: str) -> list[tuple[str, tuple[int, ...]]]:
+    """The model's reply as (sentence without markers, the passage numbers it cites). Markers that
+    open a sentence ("… in Kars. [1] The …") belong to the sentence before them."""
+    out: list[tuple[str, list[int]]] = []
+    for span in split_sentences(text):
+        raw = text[span.start : span.end]
+        lead = re.match(rf"^(?:\s*{_MARK.pattern})+", raw, re.I)
+        if lead and out:
+            out[-1][1].extend(_numbers(lead.group(0)))
+            raw = raw[lead.end() :]
+        numbers = _numbers(raw)
+        clean = _SPACE_BEFORE_PUNCT.sub(r"\1", squash(_MARK.sub(" ", raw)))
+        clean = _LEADING.sub("", clean.replace("**", "")).strip()
+        if not any(ch.isalnum() for ch in clean):  # markers alone: the sentence before cites them
+            if out:
+                out[-1][1].extend(numbers)
+            continue
+        out.append((clean, numbers))
+    return [(s, tuple(dict.fromkeys(ns))) for s, ns in out]
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for m in _MARK.finditer(text) for n in re.findall(r"\d+", m.group(1))]
+
+
+def verified(
+    question: str,
+    text: str,
+    hits: Sequence[Hit],
+    meta: Mapping[str, ArticleMeta],
+    *,
+    unsupported: str = "mark",
+) -> Answer | None:
+    """The written reply checked sentence by sentence, as an Answer (mode "llm"); None when not one
+    of its sentences is supported (the caller then falls back to the extractive answer)."""
+    sources = [_source(h, meta) for h in hits]
+    sentences: list[AnswerSentence] = []
+    citations: list[Citation] = []
+    numbered: dict[tuple[str, int, int], int] = {}
+    written = split_written(text)
+    for sentence, cited in written:
+        valid = [n for n in cited if 1 <= n <= len(hits)]
+        if valid:
+            v = check(sentence, [sources[n - 1] for n in valid])
+            hit = hits[valid[v.source] - 1] if v.source >= 0 else None
+        else:
+            v = best_source(sentence, sources)
+            hit = hits[v.source] if v.source >= 0 else None
+        if not v.supported and unsupported == "drop":
+            continue
+        cites: tuple[int, ...] = ()
+        if hit is not None and v.quote:
+            key = (hit.passage.article_id, v.start, v.end)
+            if key not in numbered:
+                numbered[key] = len(numbered) + 1
+                citations.append(_citation(numbered[key], hit, v, meta))
+            cites = (numbered[key],)
+        sentences.append(AnswerSentence(sentence, cites, supported=v.supported, flagged=v.unfound))
+    supported = sum(bool(s.supported) for s in sentences)
+    if not supported:
+        return None
+    return Answer(
+        question=question,
+        text=" ".join(s.text for s in sentences),
+        sentences=tuple(sentences),
+        citations=tuple(citations),
+        hits=tuple(hits),
+        abstained=False,
+        confidence=supported / max(len(written), 1),  # the share of its sentences that are supported
+        mode="llm",
+    )
+
+
+def _source(hit: Hit, meta: Mapping[str, ArticleMeta]) -> Source:
+    p = hit.passage
+    return Source(p.text, p.start, p.sentences, meta.get(p.article_id, ArticleMeta()).title)
+
+
+def _citation(n: int, hit: Hit, v: Support, meta: Mapping[str, ArticleMeta]) -> Citation:
+    m = meta.get(hit.passage.article_id, ArticleMeta())
+    return Citation(
+        n, hit.passage.article_id, hit.passage.id, v.start, v.end, v.quote, m.title, m.source, m.published
+    )
+
+
+def write(
+    question: str,
+    hits: Sequence[Hit],
+    meta: Mapping[str, ArticleMeta],
+    client: ChatClient,
+    fallback: Callable[[], Answer],
+    *,
+    history: Sequence[tuple[str, str]] = (),
+    on_text: OnText | None = None,
+    unsupported: str = "mark",
+) -> Answer:
+    """The model's answer, verified; the extractive one (`fallback()`) with a notice when the model
+    can't be used or wrote nothing the passages support. `on_text` receives the reply as it streams."""
+    if not hits:
+        return fallback()  # nothing to cite: the extractive answer says so
+    msgs = messages(question, hits, meta, history)
+    try:
+        if on_text is None:
+            text = client.complete(msgs)
+        else:
+            parts = []
+            for delta in client.stream(msgs):
+                parts.append(delta)
+                on_text(delta)
+            text = "".join(parts)
+    except LLMError as exc:
+        return replace(
+            fallback(), notice=f"The language model could not answer ({exc}); this is the extractive answer."
+        )
+    answer = verified(question, text, hits, meta, unsupported=unsupported)
+    if answer is None:
+        return replace(
+            fallback(),
+            notice="The language model's answer had no sentence its passages support; "
+            "this is the extractive answer.",
+        )
+    return answer
+
+
+def uses_llm(config: Config, llm: bool | None) -> bool:
+    """Whether a question's answer is written by the language model: `llm` None follows the config."""
+    if llm and not config.llm:
+        raise ConfigError("no language model is configured: set llm_url (--llm-url, $CITEQA_LLM_URL)")
+    return config.llm if llm is None else bool(llm)
+
+
+def write_with(
+    config: Config,
+    question: str,
+    hits: Sequence[Hit],
+    meta: Mapping[str, ArticleMeta],
+    fallback: Callable[[], Answer],
+    history: Sequence[tuple[str, str]] = (),
+    on_text: OnText | None = None,
+    query: str = "",
+    note: str = "",
+) -> Answer:
+    """`write` with the server and options of `config`; a written answer keeps the retrieval
+    `query` and the `note` on how the question's time was read, as the extractive one does."""
+    client = ChatClient(config.llm_url, config.llm_model, config.llm_api_key, config.llm_timeout)
+    answer = write(
+        question,
+        hits,
+        meta,
+        client,
+        fallback,
+        history=history,
+        on_text=on_text,
+        unsupported=config.llm_unsupported,
+    )
+    return replace(answer, query=query or question, note=note) if answer.mode == "llm" else answer

@@ -1,0 +1,209 @@
+"""Is a written sentence supported by the passages it cites? (the language-model mode, llm.py)
+
+A sentence a language model wrote is checked against each passage it cites, one sentence of the
+passage at a time and two adjacent ones together (a model often merges two): its `coverage` is the
+share of its content words (text.content_terms: stemmed, function words dropped) found in that
+window. The best window is the supporting quote; the sentence is supported when
+
+- its coverage is at least `COVERAGE` (chosen on training data only, bench/verifier_bench.py), and
+- every number, name and date it holds appears in one of its cited passages (or their titles):
+  the commonest way a model invents is a figure or a name the sources never gave. Those it can't
+  find are `unfound` (the page and the JSON flag them).
+
+Pure and fast: no model. bench/verifier_bench.py measures it on SQuAD dev half B.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from citeqa.schema import Span
+from citeqa.text import STOPWORDS, content_terms, stem, words
+
+# Coverage at or above which a window supports a sentence. Chosen with `python -m
+# bench.verifier_bench --fit` on SQuADShifts new_wiki and SQuAD dev half A (never half B).
+COVERAGE = 0.42
+
+_TOKEN = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*")
+_DIGITS = re.compile(r"\d")
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th|s)$")
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "sixty": "60",
+    "seventy": "70",
+    "eighty": "80",
+    "ninety": "90",
+    "hundred": "100",
+    "thousand": "1000",
+    "dozen": "12",
+}
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+# Number words that say too little to be invented facts ("one of the", "zero tolerance").
+_VAGUE_NUMBERS = frozenset({"zero", "one", "hundred", "thousand", "dozen"})
+# Capitalised but not names: the words any sentence may start a clause with, and weekdays (dates
+# are checked through their numbers and months).
+_NOT_NAMES = STOPWORDS | frozenset(
+    "i monday tuesday wednesday thursday friday saturday sunday mr mrs ms dr however yes".split()
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A cited passage as evidence: its text, where it starts in its article, its sentence spans
+    (article offsets, as `Passage.sentences`) and its article's title (names often live there)."""
+
+    text: str
+    start: int
+    sentences: tuple[Span, ...] = ()
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Support:
+    """The verdict on one sentence. `source` is the index of the supporting source (-1: none had a
+    word in common); `start`/`end` the supporting window's article offsets, `quote` its text."""
+
+    supported: bool
+    coverage: float
+    source: int = -1
+    start: int = 0
+    end: int = 0
+    quote: str = ""
+    unfound: tuple[str, ...] = ()  #: numbers, names, dates found in none of the sources
+
+
+def fold(token: str) -> str:
+    """Accents dropped ("Álvarez" -> "Alvarez"): a model may write a name either way."""
+    return "".join(c for c in unicodedata.normalize("NFKD", token) if not unicodedata.combining(c))
+
+
+def number_forms(token: str) -> set[str]:
+    """The ways a number token may be written elsewhere: "3,000" -> {"3000"}; "1990s" -> {"1990"};
+    "21st" -> {"21"}; "three" -> {"3"}; "1.50" -> {"1.5"}."""
+    t = token.lower().replace(",", "").replace("’", "'")
+    if t in _NUMBER_WORDS:
+        return {_NUMBER_WORDS[t]}
+    m = _ORDINAL.match(t)
+    if m:
+        t = m.group(1)
+    if re.fullmatch(r"\d+(?:\.\d+)?", t):
+        if "." in t:
+            t = t.rstrip("0").rstrip(".")
+        return {t.lstrip("0") or "0"}
+    return {t}
+
+
+def _scaled(value: str, scale: str) -> str:
+    """ "1.5" "million" -> "1500000" (so 1.5 million matches 1,500,000)."""
+    try:
+        v = float(value) * _SCALES[scale]
+    except ValueError:
+        return ""
+    return str(int(v)) if v == int(v) else str(v)
+
+
+def facts(text: str) -> list[tuple[str, frozenset[str]]]:
+    """The numbers, names and dates of a sentence: (as written, the forms that would match it).
+    A capitalised word starts a name unless it is a function word; the sentence's first word counts
+    only inside a run of capitalised words ("Denver Broncos won", not "Officials said")."""
+    toks = [(m.group(0), m.start()) for m in _TOKEN.finditer(text)]
+    out: list[tuple[str, frozenset[str]]] = []
+    for i, (tok, at) in enumerate(toks):
+        low = tok.lower()
+        if _DIGITS.search(tok) or (low in _NUMBER_WORDS and low not in _VAGUE_NUMBERS):
+            forms = number_forms(tok)
+            nxt = toks[i + 1][0].lower() if i + 1 < len(toks) else ""
+            if nxt in _SCALES:
+                forms |= {f for f in (_scaled(next(iter(forms)), nxt),) if f}
+            out.append((tok, frozenset(forms)))
+            continue
+        if not tok[:1].isupper() or low in _NOT_NAMES:
+            continue
+        before = text[:at].rstrip()
+        initial = not before or before[-1] in '.!?:;"“(['
+        nxt_cap = (
+            i + 1 < len(toks) and toks[i + 1][0][:1].isupper() and toks[i + 1][0].lower() not in _NOT_NAMES
+        )
+        if initial and not nxt_cap:
+            continue
+        out.append((tok, frozenset({stem(w) for w in words(fold(tok))})))
+    return out
+
+
+def _evidence_forms(text: str) -> set[str]:
+    """Everything a fact of a sentence may match in a source: stems of its words and number forms."""
+    forms: set[str] = set()
+    toks = [m.group(0) for m in _TOKEN.finditer(text)]
+    for i, tok in enumerate(toks):
+        forms |= {stem(w) for w in words(fold(tok))}
+        low = tok.lower()
+        if _DIGITS.search(tok) or low in _NUMBER_WORDS:
+            nums = number_forms(tok)
+            forms |= nums
+            nxt = toks[i + 1].lower() if i + 1 < len(toks) else ""
+            if nxt in _SCALES:
+                forms |= {f for f in (_scaled(next(iter(nums)), nxt),) if f}
+    return forms
+
+
+def unfound_facts(sentence: str, sources: Sequence[Source]) -> tuple[str, ...]:
+    """The numbers, names and dates of `sentence` that none of `sources` (text or title) holds."""
+    have: set[str] = set()
+    for s in sources:
+        have |= _evidence_forms(f"{s.title}\n{s.text}")
+    return tuple(dict.fromkeys(tok for tok, forms in facts(sentence) if not forms & have))
+
+
+def windows(source: Source) -> list[tuple[int, int]]:
+    """The source's sentences, alone and in adjacent pairs, as article offsets; the whole passage
+    when it has no sentence spans."""
+    spans = [(s.start, s.end) for s in source.sentences] or [(source.start, source.start + len(source.text))]
+    return spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
+
+
+def coverage(terms: set[str], window_text: str) -> float:
+    """The share of `terms` (a sentence's content terms) found among the window's words."""
+    if not terms:
+        return 0.0
+    return len(terms & set(content_terms(window_text))) / len(terms)
+
+
+def check(sentence: str, sources: Sequence[Source], threshold: float = COVERAGE) -> Support:
+    """The verdict on `sentence` against `sources` (the passages it cites): the best window of any
+    of them (highest coverage; ties: the shorter window, then the earlier source)."""
+    terms = set(content_terms(sentence))
+    best: tuple[float, int, int, int, int] | None = None  # (coverage, -length, -source, start, end)
+    for i, src in enumerate(sources):
+        for a, b in windows(src):
+            text = src.text[a - src.start : b - src.start]
+            key = (coverage(terms, text), -(b - a), -i, a, b)
+            if best is None or key[:3] > best[:3]:
+                best = key
+    unfound = unfound_facts(sentence, sources)
+    if best is None or best[0] == 0.0:
+        return Support(False, 0.0, unfound=unfound)
+    cov, _, neg_i, a, b = best
+    src = sources[-neg_i]
+    quote = src.text[a - src.start : b - src.start]
+    return Support(cov >= threshold and not unfound, cov, -neg_i, a, b, quote, unfound)
+
+
+def best_source(sentence: str, sources: Sequence[Source], threshold: float = COVERAGE) -> Support:
+    """For a sentence that cites nothing: the source that supports it best (each judged on its own,
+    so the facts must be in that one source)."""
+    verdicts = [(check(sentence, [s], threshold), i) for i, s in enumerate(sources)]
+    if not verdicts:
+        return Support(False, 0.0, unfound=tuple(t for t, _ in facts(sentence)))
+    v, i = max(verdicts, key=lambda vi: (vi[0].supported, vi[0].coverage, -len(vi[0].unfound), -vi[1]))
+    return Support(v.supported, v.coverage, i if v.source >= 0 else -1, v.start, v.end, v.quote, v.unfound)

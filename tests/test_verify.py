@@ -1,0 +1,83 @@
+"""The verifier (citeqa.verify), on sentences worked out by hand."""
+
+from __future__ import annotations
+
+from citeqa.chunk import split_sentences
+from citeqa.verify import COVERAGE, Source, best_source, check, facts, number_forms, unfound_facts
+
+ARTICLE = (
+    "Intro line that is not cited.\n\n"
+    "The drills will be held in Kars, officials said on Monday. About 3,000 troops from two countries "
+    "will take part. The exercise ends on 15 June."
+)
+START = ARTICLE.index("The drills")
+
+
+def _source(title: str = "Joint drills in Kars") -> Source:
+    return Source(ARTICLE[START:], START, tuple(split_sentences(ARTICLE, START)), title)
+
+
+def test_a_paraphrase_of_one_sentence_is_supported_by_that_sentence() -> None:
+    v = check("About 3,000 troops from two countries will take part in the drills.", [_source()])
+    assert v.supported and not v.unfound
+    # the supporting quote is the sentence (or adjacent pair) with the most of its words, exactly
+    assert ARTICLE[v.start : v.end] == v.quote
+    assert "3,000 troops" in v.quote
+    assert v.coverage >= COVERAGE
+
+
+def test_an_invented_number_is_flagged_and_unsupported() -> None:
+    v = check("About 4,000 troops from two countries will take part.", [_source()])
+    assert not v.supported
+    assert v.unfound == ("4,000",)
+    assert v.coverage >= COVERAGE  # the words are all there: only the number gives it away
+
+
+def test_an_invented_name_and_date_are_flagged() -> None:
+    assert unfound_facts("The drills will be held in Erzurum on 16 June.", [_source()]) == ("Erzurum", "16")
+    # a name the title holds is found; so is a number written in words
+    assert unfound_facts("Kars hosts three thousand troops.", [_source()]) == ()
+    assert unfound_facts("The drills in Kars involve 3000 soldiers.", [_source()]) == ()
+
+
+def test_a_sentence_about_something_else_is_unsupported() -> None:
+    v = check("The central bank raised interest rates by half a point.", [_source()])
+    assert not v.supported and v.coverage < COVERAGE
+
+
+def test_number_forms_match_the_ways_numbers_are_written() -> None:
+    assert number_forms("3,000") == {"3000"}
+    assert number_forms("1990s") == {"1990"}
+    assert number_forms("21st") == {"21"}
+    assert number_forms("three") == {"3"}
+    assert number_forms("1.50") == {"1.5"}
+    assert unfound_facts("It cost 1.5 million dollars.", [Source("It cost $1,500,000 in all.", 0)]) == ()
+
+
+def test_facts_skip_a_capitalised_first_word_unless_it_starts_a_name() -> None:
+    assert [t for t, _ in facts("Officials said the drills start soon.")] == []
+    assert [t for t, _ in facts("Denver Broncos won Super Bowl 50.")] == [
+        "Denver",
+        "Broncos",
+        "Super",
+        "Bowl",
+        "50",
+    ]
+    assert [t for t, _ in facts("One of the ships sank.")] == []  # "one" says too little
+
+
+def test_accents_do_not_make_a_name_invented() -> None:
+    assert unfound_facts("Esteban Alvarez spoke.", [Source("Esteban Álvarez spoke first.", 0)]) == ()
+
+
+def test_an_uncited_sentence_gets_the_source_that_supports_it() -> None:
+    other = Source("Heavy rain flooded the valley on Sunday.", 0)
+    v = best_source("About 3,000 troops from two countries will take part.", [other, _source()])
+    assert v.supported and v.source == 1
+    none = best_source("Prices rose sharply in Brazil.", [other, _source()])
+    assert not none.supported
+
+
+def test_no_sources_or_no_words_is_unsupported() -> None:
+    assert not check("Kars.", []).supported
+    assert not check("...", [_source()]).supported
