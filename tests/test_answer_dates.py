@@ -169,3 +169,16 @@ def test_eval_honours_each_questions_day_and_splits_timed_questions(dated_kb, tm
     bad.write_text(json.dumps({"question": "Who?", "as_of": "soon"}) + "\n")
     assert main(["eval", str(bad), "--kb", str(dated_kb)]) == 2
     assert "bad.jsonl:1: as_of must be a date like 2024-03-05, got 'soon'" in capsys.readouterr().err
+
+
+def test_chat_keeps_its_scope_for_every_question(dated_kb, monkeypatch, capsys):
+    import io
+
+    from citeqa.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("How many people have died in the floods?\n\n"))
+    assert main(["chat", "--kb", str(dated_kb), "--as-of", "2024-03-02"]) == 0
+    out = capsys.readouterr().out
+    assert "19 (as of 2024-03-02)." in out and "27" not in out
+    assert main(["chat", "--kb", str(dated_kb), "--since", "March"]) == 2
+    assert "--since must be a date like 2024-03-05" in capsys.readouterr().err

@@ -129,6 +129,7 @@ def _clip(line: str, limit: int = 200) -> str:
 def cmd_chat(args: argparse.Namespace) -> int:
     from citeqa.assistant import Assistant
 
+    scope = scope_args(args)  # for every question; checked first: a bad --as-of is one line, exit 2
     qa = Assistant.open(_kb(args))
     qa.config = llm_config(args)(qa.config)
     # Load the models before the first prompt, not while the first question waits: the prompt
@@ -151,11 +152,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
             return 0
         try:
             if qa.config.llm:  # the model's words as they come, then the answer as checked
-                answer = session.ask(line, on_text=streamer())
+                answer = session.ask(line, on_text=streamer(), **scope)
                 print("\n\nChecked against the passages:" if answer.mode == "llm" else "\n")
                 print_answer(answer)
             else:
-                print_answer(session.ask(line))
+                print_answer(session.ask(line, **scope))
         except CiteqaError as exc:
             print(f"citeqa: {exc}")
 
@@ -280,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="terminal chat with follow-up questions")
     kb_arg(p)
+    scope_options(p)
     llm_options(p)
     p.set_defaults(func=cmd_chat)
 
