@@ -14,32 +14,29 @@ from typing import Any
 import gradio as gr
 
 from citeqa.assistant import Assistant
+from citeqa.kb import ArticleInfo
 from citeqa.scope import day
 from citeqa_app.markup import nice_date
 
 
-def article_choices(qa: Assistant) -> list[tuple[str, str]]:
+def article_choices(rows: Sequence[ArticleInfo]) -> list[tuple[str, str]]:
     """(label, id) per article, newest first: "Title · 5 March 2024"."""
-    rows = sorted(qa.articles(), key=lambda a: (a.published, a.id), reverse=True)
+    rows = sorted(rows, key=lambda a: (a.published, a.id), reverse=True)
     return [
         (f"{a.title or a.id}" + (f" · {nice_date(a.published)}" if a.published else ""), a.id) for a in rows
     ]
 
 
-def source_choices(qa: Assistant) -> list[str]:
-    return sorted({a.source for a in qa.articles() if a.source})
-
-
 def choices(qa: Assistant, articles: Sequence[str] | None = None) -> tuple[Any, Any]:
-    """Fresh choices for both lists (the library may have changed), keeping what is still chosen;
-    `articles` replaces the chosen articles when given."""
-    known = article_choices(qa)
+    """Fresh choices for both lists (the library may have changed; read once for both), keeping
+    what is still chosen; `articles` replaces the chosen articles when given."""
+    rows = qa.articles()
+    known = article_choices(rows)
+    sources = gr.update(choices=sorted({a.source for a in rows if a.source}))
+    if articles is None:
+        return gr.update(choices=known), sources
     ids = {i for _, i in known}
-    chosen = [a for a in (articles or ()) if a in ids] if articles is not None else None
-    article_update = (
-        gr.update(choices=known, value=chosen) if chosen is not None else gr.update(choices=known)
-    )
-    return article_update, gr.update(choices=source_choices(qa))
+    return gr.update(choices=known, value=[a for a in articles if a in ids]), sources
 
 
 def kwargs(as_of: object, articles: object, sources: object) -> dict[str, Any]:

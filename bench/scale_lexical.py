@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import DATA, SQUAD_DEV, pct, peak_rss_mb
+from bench.common import DATA, RUNS, SQUAD_DEV, pct, peak_rss_mb
 from citeqa.analyzer import Analyzer
 
 SHIFTS = ["new_wiki_v1.0.json", "reddit_v1.0.json", "amazon_reviews_v1.0.json", "nyt_v1.0.json"]
@@ -269,7 +269,11 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--no-old", action="store_true", help="skip format 1's measurements")
-    ap.add_argument("--workdir", default="/tmp/citeqa-scale-lexical", help="where the SQLite stores go")
+    ap.add_argument(
+        "--workdir",
+        default=str(RUNS / "scale-lexical"),
+        help="where the SQLite stores go (default runs/scale-lexical)",
+    )
     ap.add_argument("--child", choices=["old", "store", "new", "open"], help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -62,9 +62,15 @@ def sweep_generations(folder: Path, prefix: str, suffix: str, gen: int) -> None:
         if stem.isdigit() and int(stem) < gen:
             old.unlink(missing_ok=True)
     for tmp in folder.glob(f".{prefix}-*.tmp"):
-        pid = tmp.name.split(".")[-3]
-        if pid.isdigit() and not _alive(int(pid)):
+        if writer_gone(tmp):
             tmp.unlink(missing_ok=True)
+
+
+def writer_gone(tmp: Path) -> bool:
+    """Whether the process that named this private temporary (`private_tmp`: `.<name>.<pid>.<n>.tmp`)
+    has died: only then may a sweep delete it."""
+    pid = tmp.name.split(".")[-3]
+    return pid.isdigit() and not _alive(int(pid))
 
 
 def _alive(pid: int) -> bool:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from citeqa.kb.files import fsync_path, private_tmp
+from citeqa.kb.files import fsync_path, private_tmp, writer_gone
 
 SHORT = 16  # bytes: the width of the main term table (a longer term goes to the `long` table)
 ARRAYS = ("vids", "lengths", "short", "long", "indptr", "docs", "tfs")
@@ -321,18 +321,9 @@ def sweep(folder: Path, keep: set[str]) -> list[str]:
                 path.unlink(missing_ok=True)
             gone.append(path.name)
     for tmp in folder.glob(".*.tmp"):
-        pid = tmp.name.split(".")[-3]
-        if pid.isdigit() and not _alive(int(pid)):
+        if writer_gone(tmp):
             with contextlib.suppress(OSError):
                 shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
     return gone
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
