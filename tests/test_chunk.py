@@ -15,10 +15,11 @@ from citeqa.chunk import chunk_text, split_paragraphs, split_sentences
 from citeqa.config import ChunkSettings
 from citeqa.errors import ConfigError
 from citeqa.schema import Passage
+from tests.conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "articles" / "heydar-aliyev-2023-drills.txt"
-SQUAD_DEV = Path("/work/shared/data/squad_v1.1_dev/dev-v1.1.json")
+SQUAD_DEV = SHARED_DATA / "squad_v1.1_dev" / "dev-v1.1.json"  # ../shared/data beside the clone
 
 
 def words(s: str) -> int:
