@@ -23,7 +23,7 @@ def main() -> None:
     ap.add_argument("--sweep", type=float, nargs="*", default=[])
     args = ap.parse_args()
     _, data = squad_assistant("article")
-    meta = {a.id: ArticleMeta(a.title) for a in data.articles}
+    meta = {a.id: ArticleMeta(a.title, text=a.text) for a in data.articles}
     _, half_b = split_articles([a.id for a in data.articles])
     rows = pickle.loads((RUNS / "fit_eval.pkl").read_bytes())
     for thr in [answer_model.load().abstain_below, *args.sweep]:

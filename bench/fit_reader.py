@@ -7,11 +7,16 @@ src/citeqa/models/reader.json.
     python -m bench.fit_reader --onnx runs/reader/onnx/reader-int8.onnx --dry-run
 
 Each question is asked twice: with its own article (answerable) and with it taken out of the
-retrieved list (unanswerable, as in bench.abstain_check). Every passage's best span is a row:
-p_sentence is fitted on "the sentence holding the span holds a gold answer", p_short on "the span
-itself has F1 >= 0.5 with a gold answer". Thresholds: abstain below the p_sentence that still
-answers 95% of the answerable questions; give a short answer from the lowest p_short at which
-the short answers shown are right (F1 >= 0.5) at least 75% of the time.
+retrieved list (unanswerable, as in bench.abstain_check). Every proposal (the reader's n-best spans
+of each window read) is a row: p_sentence is fitted on "the sentence holding the span holds a gold
+answer", p_short on "the span itself has F1 >= 0.5 with a gold answer". The choice model is fitted
+listwise on the answerable questions: softmax over one question's proposals, maximising the share
+of those whose span holds a gold answer inside a sentence that holds one. Thresholds: abstain below
+the p_sentence (of the chosen proposal) that still answers 95% of the answerable questions; give a
+short answer from the lowest p_short at which the short answers shown are right (F1 >= 0.5) at
+least 75% of the time.
+
+    python -m bench.fit_reader --folds 2    # first: the choice model two-fold by article (honest)
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.fit_composer import holds_answer, retrieve_all
+from bench.fit_composer import holds_answer, in_gold, retrieve_all
 from bench.squad_kb import squad_assistant
 from bench.train_reader import calibration_titles
 from citeqa.answer import score
@@ -43,14 +48,17 @@ def calibration_rows(qa, data):  # type: ignore[no-untyped-def]
     return retrieve_all(qa, questions, "calibration")  # cached in runs/fit_calibration.pkl
 
 
-def proposals_for(reader: Reader, q, qvec, cands, titles, own: bool, mode: int = 0) -> list[Proposal]:  # type: ignore[no-untyped-def]
+def proposals_for(
+    reader: Reader, q, qvec, cands, titles, own: bool, mode: int = 0, per_window: int = 1, texts=None
+) -> list[Proposal]:  # type: ignore[no-untyped-def]
+    """What `ask` proposes for the question (texts: article id -> text, read around passages)."""
     gold_article = q.relevant_spans[0].article_id
     kept = cands if own else [c for c in cands if c.hit.passage.article_id != gold_article]
     kept = kept[:READ]
     sents, logits, table = score(q.question, qvec, kept, PASSAGES, titles)
     if not sents:
         return []
-    return propose(q.question, reader, kept, sents, logits, PASSAGES, mode, table)
+    return propose(q.question, reader, kept, sents, logits, PASSAGES, mode, table, per_window, texts)
 
 
 def reader_from(args_onnx: Path | None) -> Reader:
@@ -72,6 +80,77 @@ def fit(X: np.ndarray, y: np.ndarray) -> dict:
     }
 
 
+def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = 0.01) -> dict:
+    """Weights w maximising sum over groups of log(sum of softmax(X w) over the group's positives),
+    with an L2 penalty on the standardised weights. Groups without a positive, or with nothing but
+    positives, teach no choice and are left out."""
+    from scipy.optimize import minimize
+
+    groups = [(X, y) for X, y in groups if len(X) > 1 and y.any() and not y.all()]
+    allx = np.vstack([X for X, _ in groups])
+    mu, sd = allx.mean(0), allx.std(0) + 1e-6
+    zs = [((X - mu) / sd, y) for X, y in groups]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.0, np.zeros_like(w)
+        for Z, y in zs:
+            s = Z @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            pos = p[y].sum()
+            total -= np.log(pos + 1e-12)
+            grad -= Z.T @ (np.where(y, p / pos, 0.0) - p)
+        n = len(zs)
+        return total + l2 * n * float(w @ w), grad + 2 * l2 * n * w
+
+    w = minimize(loss, np.zeros(allx.shape[1]), jac=True, method="L-BFGS-B").x / sd
+    return {"weights": {n: round(float(x), 5) for n, x in zip(SPAN_FEATURES, w)}, "bias": 0.0}
+
+
+def choice_groups(table) -> list[tuple[np.ndarray, np.ndarray]]:  # type: ignore[no-untyped-def]
+    return [
+        (np.array([[p.features[n] for n in SPAN_FEATURES] for p in props]), np.array(yc, dtype=bool))
+        for _, own, props, _, _, yc in table
+        if own and props
+    ]
+
+
+def cross_check(table, folds: int) -> None:  # type: ignore[no-untyped-def]
+    """Choosing by p_sentence vs by the listwise model, each fitted on the other folds' articles."""
+    arts = sorted({q.relevant_spans[0].article_id for q, *_ in table})
+    random.Random(0).shuffle(arts)
+    for name in ("p_sentence", "listwise"):
+        hit = cite = n = 0
+        for f in range(folds):
+            test = set(arts[f::folds])
+            train = [r for r in table if r[0].relevant_spans[0].article_id not in test]
+            X = np.array([[p.features[k] for k in SPAN_FEATURES] for _, _, props, *_ in train for p in props])
+            ys = np.array([y for _, _, _, ys, _, _ in train for y in ys])
+            model = fit(X, ys)
+            cal = {"sentence": model, "short": model, "abstain_below": 0.0, "short_above": 0.0}
+            if name == "listwise":
+                cal["choice"] = fit_listwise(choice_groups(train))
+            c = Calibration.from_dict(cal)
+            assert c is not None
+            for q, own, props, *_ in table:
+                if own and q.relevant_spans[0].article_id in test:
+                    n += 1
+                    best = choose(props, c)
+                    if best is not None:
+                        hit += holds_answer(best.proposal.quote, q.answers)
+                        g = q.relevant_spans[0]
+                        cite += in_gold(
+                            best.proposal.hit.passage.article_id,
+                            best.proposal.quote_start,
+                            best.proposal.quote_end,
+                            g,
+                        )
+        print(
+            f"  choose by {name:<10} (no abstention, {folds}-fold by article): "
+            f"quote holds the answer {hit / n:.3f}, cites the gold paragraph {cite / n:.3f}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--onnx", type=Path, help="an exported reader (default: the shipped one)")
@@ -86,10 +165,21 @@ def main() -> None:
         default=4,
         help="read the composer's N best sentences (0: whole passages)",
     )
+    ap.add_argument(
+        "--spans-per-window", type=int, default=1, help="the reader's n-best spans proposed from each window"
+    )
+    ap.add_argument(
+        "--no-context",
+        dest="context",
+        action="store_false",
+        help="read passages alone (default: a window starting its passage is read after the sentence before)",
+    )
+    ap.add_argument("--folds", type=int, default=0, help="first compare the two choosers N-fold by article")
     ap.add_argument("--limit", type=int, default=0, help="only the first N questions (a smoke run)")
     args = ap.parse_args()
     qa, data = squad_assistant("article")
     titles = {a.id: a.title for a in data.articles}
+    texts = {a.id: a.text for a in data.articles} if args.context else None
     rows = calibration_rows(qa, data)
     if args.limit:
         rows = random.Random(0).sample(rows, min(args.limit, len(rows)))
@@ -100,19 +190,24 @@ def main() -> None:
     for i, (q, qvec, cands) in enumerate(rows):
         for own in (True, False):
             t_read = time.perf_counter()
-            props = proposals_for(reader, q, qvec, cands, titles, own, args.read_sentences)
+            props = proposals_for(
+                reader, q, qvec, cands, titles, own, args.read_sentences, args.spans_per_window, texts
+            )
             reads += time.perf_counter() - t_read
             ys = [own and holds_answer(p.quote, q.answers) for p in props]
             yshort = [own and best_over(token_f1, p.span.text, q.answers) >= 0.5 for p in props]
-            table.append((q, own, props, ys, yshort))
+            ychoice = [y and holds_answer(p.span.text, q.answers) for p, y in zip(props, ys)]
+            table.append((q, own, props, ys, yshort, ychoice))
         if i % 200 == 0:
             print(f"  read {i}/{len(rows)} {time.perf_counter() - t:.0f}s", file=sys.stderr)
-    X = np.array([[p.features[n] for n in SPAN_FEATURES] for *_, props, _, _ in table for p in props])
-    y_sent = np.array([y for *_, ys, _ in table for y in ys])
-    y_short = np.array([y for *_, ys in table for y in ys])
-    cal = {"sentence": fit(X, y_sent), "short": fit(X, y_short)}
-    answerable = [(q, props) for q, own, props, _, _ in table if own]
-    unanswerable = [(q, props) for q, own, props, _, _ in table if not own]
+    if args.folds:
+        cross_check(table, args.folds)
+    X = np.array([[p.features[n] for n in SPAN_FEATURES] for _, _, props, *_ in table for p in props])
+    y_sent = np.array([y for _, _, _, ys, _, _ in table for y in ys])
+    y_short = np.array([y for _, _, _, _, ys, _ in table for y in ys])
+    cal = {"sentence": fit(X, y_sent), "short": fit(X, y_short), "choice": fit_listwise(choice_groups(table))}
+    answerable = [(q, props) for q, own, props, *_ in table if own]
+    unanswerable = [(q, props) for q, own, props, *_ in table if not own]
 
     fitted = Calibration.from_dict({**cal, "abstain_below": 0.0, "short_above": 0.0})
     assert fitted is not None
@@ -149,6 +244,7 @@ def main() -> None:
     cal.update(
         {
             "read_sentences": args.read_sentences,
+            "spans_per_window": args.spans_per_window,
             "abstain_below": round(threshold, 4),
             "short_above": short_above if short_above is not None else 0.5,
             "features": list(SPAN_FEATURES),

@@ -105,7 +105,7 @@ def main() -> None:
     _, half_b = split_articles([a.id for a in data.articles])
     qs = sample([q for q in data.questions if q.relevant_article_ids[0] in half_b], args.limit, seed=0)
     base = Assistant(qa.kb, qa.config.with_(reader=False), qa.embedder)
-    meta = {a.id: ArticleMeta(a.title) for a in data.articles}
+    meta = {a.id: ArticleMeta(a.title, text=a.text) for a in data.articles}
     for warm in (qa, base):
         warm.ask("warm up question")
     print(f"load average at start: {os.getloadavg()[0]:.2f}")

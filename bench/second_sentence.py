@@ -13,7 +13,7 @@ from citeqa.answer import ArticleMeta, ComposerSettings, compose
 
 def main() -> None:
     _, data = squad_assistant("article")
-    meta = {a.id: ArticleMeta(a.title) for a in data.articles}
+    meta = {a.id: ArticleMeta(a.title, text=a.text) for a in data.articles}
     rows = pickle.loads((RUNS / "fit_eval.pkl").read_bytes())
     for max_s, ratio, scope in (
         (1, 1.0, "any"),

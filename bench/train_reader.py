@@ -131,12 +131,16 @@ def _sentence_window(sents, k: int, rng: random.Random) -> tuple[int, int]:
     return sents[lo].start, sents[hi].end
 
 
-def build_sentence_examples(tok, rows: list[dict], seed: int) -> list[tuple]:  # type: ignore[no-untyped-def]
+def build_sentence_examples(tok, rows: list[dict], seed: int, context: bool = False) -> list[tuple]:  # type: ignore[no-untyped-def]
     """Inference-shaped windows: per question, the answer's sentence with its neighbours (labelled
     with the span) and a hard negative: the sentence of the same article sharing most content words
     with the question whose window does not hold the answer (labelled "no answer"). The windows the
     reader reads at question time are the composer's best sentences, most of them such near misses;
-    paragraph windows with random negatives (phase 1) teach "not here" on easy cases only."""
+    paragraph windows with random negatives (phase 1) teach "not here" on easy cases only.
+
+    context: a window that starts its paragraph is read after the last sentence of the paragraph
+    before it, as answer_direct.propose reads a window that starts its passage (news names what
+    "the drills" refer to a sentence earlier; the reader must use that and not answer from it)."""
     from citeqa.chunk import split_sentences
     from citeqa.text import content_terms
 
@@ -144,12 +148,23 @@ def build_sentence_examples(tok, rows: list[dict], seed: int) -> list[tuple]:  #
     split: dict[str, list] = {}
     terms: dict[str, list[set[str]]] = {}  # per paragraph, each sentence's content words
     by_article: dict[str, list[str]] = {}
+    before: dict[str, str] = {}  # paragraph -> the last sentence of the one before it, with the break
     for r in rows:
         c = r["context"]
         if c not in split:
             split[c] = split_sentences(c)
             terms[c] = [set(content_terms(c[s.start : s.end])) for s in split[c]]
             by_article.setdefault(r["article"], []).append(c)
+    in_order = sorted({(r["article"], r["para"]): r["context"] for r in rows}.items())
+    for ((art, _), c), ((prev_art, _), p) in zip(in_order[1:], in_order):
+        if art == prev_art and split[p]:
+            before[c] = p[split[p][-1].start : split[p][-1].end] + "\n\n"
+
+    def window(c: str, w0: int, w1: int) -> tuple[str, int]:
+        """The window's text and where the paragraph's own text starts in it."""
+        pre = before.get(c, "") if context and split[c] and w0 == split[c][0].start else ""
+        return pre + c[w0:w1], len(pre)
+
     examples: list[tuple] = []
     t = time.perf_counter()
     hard = 0
@@ -166,7 +181,8 @@ def build_sentence_examples(tok, rows: list[dict], seed: int) -> list[tuple]:  #
                 k += 1
                 w1 = sents[k].end
             if w0 <= a0 and a1 <= w1:
-                examples += windows(tok, r["question"], ctx[w0:w1], a0 - w0, r["answer"])[:1]
+                text, shift = window(ctx, w0, w1)
+                examples += windows(tok, r["question"], text, a0 - w0 + shift, r["answer"])[:1]
         q_terms = set(content_terms(r["question"]))
         answer = r["answer"].lower()
         scored = []
@@ -177,8 +193,9 @@ def build_sentence_examples(tok, rows: list[dict], seed: int) -> list[tuple]:  #
                     scored.append((overlap, rng.random(), c, i))
         for _, _, c, i in sorted(scored, reverse=True)[:8]:
             w0, w1 = _sentence_window(split[c], i, rng)
-            if answer not in c[w0:w1].lower():
-                examples.append(windows(tok, r["question"], c[w0:w1], None)[0])
+            text, _ = window(c, w0, w1)
+            if answer not in text.lower():
+                examples.append(windows(tok, r["question"], text, None)[0])
                 hard += 1
                 break
         if n % 5000 == 0:
@@ -236,6 +253,11 @@ def main() -> None:
         help="paragraph windows with random negatives (phase 1) or the answer's sentence with its "
         "neighbours plus a hard negative from the same article (a second phase)",
     )
+    ap.add_argument(
+        "--context-before",
+        action="store_true",
+        help="sentence windows starting their paragraph are read after the paragraph before's last sentence",
+    )
     args = ap.parse_args()
 
     import torch
@@ -251,8 +273,10 @@ def main() -> None:
     random.Random(args.seed).shuffle(rows)
     if args.questions:
         rows = rows[: args.questions]
-    build = build_sentence_examples if args.windows == "sentences" else build_examples
-    examples = build(tok, rows, args.seed)
+    if args.windows == "sentences":
+        examples = build_sentence_examples(tok, rows, args.seed, args.context_before)
+    else:
+        examples = build_examples(tok, rows, args.seed)
     pos = sum(1 for e in examples if e[2] > 0)
     print(f"{len(rows)} questions -> {len(examples)} windows ({pos} with the answer)", file=sys.stderr)
 
@@ -305,7 +329,7 @@ def main() -> None:
         "answer_windows": pos,
         "max_len": MAX_LEN,
         "stride": STRIDE,
-        "window_kind": args.windows,
+        "window_kind": args.windows + (" with the sentence before" if args.context_before else ""),
         "negatives": (
             "half the windows without the answer; 30%: another paragraph's window"
             if args.windows == "paragraphs"

@@ -209,6 +209,27 @@ def test_reads_many_passages_and_odd_text():
     assert spans[2] is None or spans[2].text == "x"
 
 
+@pytest.mark.slow  # loads the shipped reader
+def test_nbest_spans_are_disjoint_and_best_first():
+    r = load_reader()
+    assert r is not None
+    text = (
+        "The drills will be held in Kars, the ministry said. Last year they took place in Baku. "
+        "About 3,000 troops will take part."
+    )
+    (spans,) = r.read_nbest("Where will the drills be held?", [text], 3)
+    assert 2 <= len(spans) <= 3
+    assert "Kars" in spans[0].text and spans[0] == r.read("Where will the drills be held?", [text])[0]
+    assert [s.margin for s in spans] == sorted((s.margin for s in spans), reverse=True)
+    for i, a in enumerate(spans):
+        assert text[a.start : a.end] == a.text
+        assert all(a.end <= b.start or b.end <= a.start for b in spans[i + 1 :])
+    # A text longer than one window: its overlapping windows must not propose the same span twice.
+    (long,) = r.read_nbest("Where will the drills be held?", ["The drills will be held in Kars. " * 80], 3)
+    assert len({(s.start, s.end) for s in long}) == len(long)
+    assert all(a.end <= b.start or b.end <= a.start for i, a in enumerate(long) for b in long[i + 1 :])
+
+
 def test_reading_windows_take_the_best_sentences_with_their_neighbours():
     from types import SimpleNamespace as NS
 
@@ -235,3 +256,62 @@ def test_reading_windows_take_the_best_sentences_with_their_neighbours():
         ("p1", 0, 50),
         ("p2", 0, 50),
     ]
+
+
+class _ScriptedReader:
+    """Plumbing only: records what it is asked to read and returns the spans it is told to."""
+
+    def __init__(self, find: list[str]) -> None:
+        self.find, self.texts = find, []
+
+    def read_nbest(self, question, texts, k):  # type: ignore[no-untyped-def]
+        from citeqa.reader import Span
+
+        self.texts += list(texts)
+        out = []
+        for t in texts:
+            spans = [
+                Span(t.index(w), t.index(w) + len(w), w, 5.0 - n, 0.0, 0.5)
+                for n, w in enumerate(self.find)
+                if w in t
+            ]
+            out.append(spans[:k])
+        return out
+
+
+def test_a_window_starting_its_passage_is_read_after_the_sentence_before_it():
+    import numpy as np
+
+    from citeqa.answer_direct import propose
+    from citeqa.features import SentenceCandidate
+    from citeqa.retrieve import Candidate
+    from citeqa.schema import Hit, Passage
+
+    article = (
+        'Troops left for the "Steppe-2023" drills, the ministry said.\n\n'
+        "The drills will be held in Kars. They last a week."
+    )
+    start = article.index("The drills")
+    passage = Passage("a:1", "a", 1, article[start:], start, len(article))
+    hit = Hit(passage, 1.0, 1)
+    cand = Candidate(hit, np.zeros((2, 4), dtype=np.float32), 1)
+    s1 = article.index("They")
+    sents = [
+        SentenceCandidate(hit, start, s1 - 1, article[start : s1 - 1], np.zeros(4)),
+        SentenceCandidate(hit, s1, len(article), article[s1:], np.zeros(4)),
+    ]
+    logits = np.array([1.0, 0.0])
+    reader = _ScriptedReader(["ministry", "Kars"])  # the context's span ranks first
+    props = propose("Where?", reader, [cand], sents, logits, 1, 1, None, 2, {"a": article})
+    assert reader.texts == [article]  # the sentence before the passage, then the window
+    assert [p.span.text for p in props] == ["Kars"]  # nothing is proposed from the context
+    (p,) = props
+    assert article[p.start : p.end] == "Kars" and p.quote == "The drills will be held in Kars."
+    assert p.features["runner_up"] == 1.0
+    # Without the article's text the passage is read alone.
+    reader = _ScriptedReader(["Kars"])
+    propose("Where?", reader, [cand], sents, logits, 1, 1, None, 2)
+    assert reader.texts == [passage.text]
+    reader = _ScriptedReader(["week"])
+    propose("Where?", reader, [cand], sents, np.array([0.0, 1.0]), 1, 0, None, 2, {"a": article})
+    assert reader.texts == [article]  # whole passage (mode 0) starts the passage too

@@ -51,6 +51,9 @@ class ArticleMeta:
     title: str = ""
     source: str = ""
     published: str = ""
+    #: The article's text: the reader reads a passage's first sentence after the article's sentence
+    #: before it, where news names what "the drills" or "the park" refer to ("" reads passages alone).
+    text: str = ""
 
 
 def score(
@@ -121,7 +124,16 @@ def _compose(
         # Read the way the calibration was fitted (bench/fit_reader.py --read-sentences).
         n_read = cal.read_sentences
         proposals = propose(
-            question, reader, candidates, sents, logits, settings.passages_considered, n_read, X
+            question,
+            reader,
+            candidates,
+            sents,
+            logits,
+            settings.passages_considered,
+            n_read,
+            X,
+            cal.spans_per_window,
+            {aid: m.text for aid, m in meta.items() if m.text},
         )
         published = {aid: m.published for aid, m in meta.items()}
         newest = when is not None and when.window is not None and when.window.newest

@@ -8,6 +8,12 @@ in models/reader.json, read into `reader.Calibration`):
 - p_sentence: P(the sentence holding the span answers the question): picks the proposal, is
   `answer.confidence`, and below `abstain_below` the assistant abstains;
 - p_short: P(the span itself is the answer): at or above `short_above` it becomes `answer.short`.
+Which proposal answers is a third model's decision, fitted listwise (softmax over one question's
+proposals, "this span is a gold answer in a sentence that holds one"): a pointwise P(holds) learns
+what separates good questions from bad ones (the passage's rank, mostly), a listwise one what
+separates the right proposal from its rivals (the reader's margin, the question's words in the
+sentence). Measured on the calibration third, two-fold by article: answer_hit +0.024, citation
+precision +0.011 over choosing by p_sentence.
 """
 
 from __future__ import annotations
@@ -18,10 +24,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from citeqa.chunk import split_sentences
 from citeqa.features import SENTENCE_FEATURES, SentenceCandidate, answer_type, answer_type_spans
 from citeqa.reader import Calibration, Reader, Span
 from citeqa.retrieve import Candidate
-from citeqa.schema import Hit
+from citeqa.schema import Hit, Passage
 from citeqa.text import squash
 
 SPAN_FEATURES = (
@@ -37,6 +44,7 @@ SPAN_FEATURES = (
     "log_words",  # log word count of the span
     "entity_cov",  # share of the question's names and numbers found in the span's passage or title
     "idf_overlap",  # the holding sentence's share of the question's rare words (the composer's feature)
+    "runner_up",  # 0 for a window's best span, 1 for the next best that doesn't overlap it, ...
 )
 
 
@@ -104,23 +112,30 @@ def propose(
     passages: int,
     top_sentences: int = 0,
     table: np.ndarray | None = None,
+    per_window: int = 1,
+    articles: Mapping[str, str] | None = None,
 ) -> list[Proposal]:
-    """The reader's best span in each window it reads (reading_windows), with its features.
-    `table`: the composer's feature rows of `sents` (features.sentence_features), for the
-    question-evidence features; without it they read as full evidence."""
+    """The reader's `per_window` best spans in each window it reads (reading_windows), with their
+    features. `table`: the composer's feature rows of `sents` (features.sentence_features), for the
+    question-evidence features; without it they read as full evidence. `articles` (id -> text): a
+    window that starts its passage is read after the article's sentence before it (context only:
+    no span is proposed from there)."""
     windows = reading_windows(candidates, sents, logits, passages, top_sentences)
-    spans = reader.read(question, [c.hit.passage.text[a:b] for c, a, b in windows])
+    before = [_context_before(c.hit.passage, a, articles) for c, a, _ in windows]
+    texts = [pre + c.hit.passage.text[a:b] for pre, (c, a, b) in zip(before, windows)]
+    found = reader.read_nbest(question, texts, per_window)
     kind = answer_type(question)
     q_words = set(question.lower().split())
     best_logit = float(logits.max()) if len(logits) else 0.0
-    margins = [s.margin for s in spans if s is not None]
+    margins = [s.margin for spans in found for s in spans]
     best_margin = max(margins) if margins else 0.0
     out = []
-    for (cand, w0, _), span in zip(windows, spans):
-        if span is None or span.start >= span.end:
-            continue
+    flat = ((w, len(pre), n, x) for w, pre, spans in zip(windows, before, found) for n, x in enumerate(spans))
+    for (cand, w0, w1), shift, n, span in flat:
+        if span.start >= span.end or span.start < shift or span.end > shift + w1 - w0:
+            continue  # empty, or in the context read before the window
         p = cand.hit.passage
-        a, b = p.start + w0 + span.start, p.start + w0 + span.end
+        a, b = p.start + w0 + span.start - shift, p.start + w0 + span.end - shift
         holding = [
             (i, s) for i, s in enumerate(sents) if s.hit.passage.id == p.id and s.start < b and a < s.end
         ]
@@ -145,10 +160,27 @@ def propose(
             "answer_type": _typed(kind, quote, a - q0, b - q0, question),
             "in_question": sum(w.lower() in q_words for w in words) / max(len(words), 1),
             "log_words": math.log1p(len(words)),
+            "runner_up": float(n),
             **evidence,
         }
         out.append(Proposal(span, cand.hit, a, b, q0, q1, quote, feats))
     return out
+
+
+# How far back to look for the start of the sentence before a passage (a longer one is read in part).
+CONTEXT_CHARS = 600
+
+
+def _context_before(passage: Passage, window_start: int, articles: Mapping[str, str] | None) -> str:
+    """The article's text from the start of the sentence before `passage` up to it, when the window
+    starts at the passage's first sentence ("" otherwise, or without the article's text)."""
+    text = (articles or {}).get(passage.article_id)
+    if not text or passage.start <= 0 or passage.text[:window_start].strip():
+        return ""
+    if text[passage.start : passage.end] != passage.text:  # not this article's text: read alone
+        return ""
+    spans = split_sentences(text, max(0, passage.start - CONTEXT_CHARS), passage.start)
+    return text[spans[-1].start : passage.start] if spans else ""
 
 
 def _typed(kind: str, sentence: str, a: int, b: int, question: str) -> float:
@@ -182,20 +214,30 @@ def choose(
     published: Mapping[str, str] | None = None,
     newest: bool = False,
 ) -> Choice | None:
-    """The proposal whose sentence most likely answers (ties: the higher-ranked passage). With the
-    articles' `published` days: when likely proposals from differently dated articles give different
-    answers (or the question asks for the newest, `newest`), the latest account wins, and the choice
-    records its day."""
+    """The proposal the choice model ranks first (without one: whose sentence most likely answers;
+    ties: the higher-ranked passage). With the articles' `published` days: when likely proposals
+    from differently dated articles give different answers (or the question asks for the newest,
+    `newest`), the latest account wins, and the choice records its day."""
     scored = [
         Choice(p, calibration.sentence.probability(p.features), calibration.short.probability(p.features))
         for p in proposals
     ]
-    best = max(scored, key=lambda c: (c.p_sentence, c.p_short, -c.proposal.hit.rank), default=None)
+    model = calibration.choice or calibration.sentence
+
+    def rank(c: Choice) -> tuple[float, float, int]:
+        return (model.probability(c.proposal.features), c.p_short, -c.proposal.hit.rank)
+
+    best = max(scored, key=rank, default=None)
     if best is None or not published:
         return best
+    # Each article's account is its first-ranked proposal (the runners-up of one window are the
+    # reader's second thoughts, not a different report).
+    accounts: dict[str, Choice] = {}
+    for c in sorted(scored, key=rank, reverse=True):
+        accounts.setdefault(c.proposal.hit.passage.article_id, c)
     floor = max(calibration.abstain_below, LATER_RATIO * best.p_sentence)
-    day = {id(c): published.get(c.proposal.hit.passage.article_id, "")[:10] for c in scored}
-    rivals = [c for c in scored if c.p_sentence >= floor and day[id(c)]]
+    day = {id(c): published.get(c.proposal.hit.passage.article_id, "")[:10] for c in accounts.values()}
+    rivals = [c for c in accounts.values() if c.p_sentence >= floor and day[id(c)]]
     answers = {squash(c.proposal.span.text).lower() for c in rivals}
     days = {day[id(c)] for c in rivals}
     if len(days) < 2 or (len(answers) < 2 and not newest):

@@ -236,7 +236,7 @@ class Assistant:
         for aid in {c.hit.passage.article_id for c in candidates}:
             art = self.kb.get_article(aid)
             if art is not None:
-                meta[aid] = ArticleMeta(art.title, art.source, art.published)
+                meta[aid] = ArticleMeta(art.title, art.source, art.published, art.text)
 
         def extractive() -> Answer:
             return compose(

@@ -68,6 +68,10 @@ class Calibration:
     abstain_below: float
     short_above: float
     read_sentences: int = 0  #: the reading mode it was fitted with (0: whole passages)
+    spans_per_window: int = 1  #: the reader's n-best spans proposed from each window read
+    #: Which of one question's proposals to answer with: a listwise (softmax over the question's
+    #: proposals) model; None: the likeliest by `sentence`. See answer_direct.choose.
+    choice: Logistic | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Calibration | None:
@@ -80,6 +84,8 @@ class Calibration:
             abstain_below=float(d["abstain_below"]),
             short_above=float(d["short_above"]),
             read_sentences=int(d.get("read_sentences", 0)),
+            spans_per_window=int(d.get("spans_per_window", 1)),
+            choice=Logistic.from_dict(d["choice"]) if d.get("choice") else None,
         )
 
 
@@ -97,6 +103,12 @@ class Reader:
 
     def read(self, question: str, texts: Sequence[str]) -> list[Span | None]:
         """One span per text (None for an empty text), from one batched forward pass."""
+        return [spans[0] if spans else None for spans in self.read_nbest(question, texts, 1)]
+
+    def read_nbest(self, question: str, texts: Sequence[str], k: int) -> list[list[Span]]:
+        """Up to `k` spans per text that don't overlap, best first, from one batched forward pass:
+        the best span of a window is not always in the sentence that answers, and a runner-up
+        elsewhere in the window gives the answer's chooser (answer_direct.choose) another option."""
         s = self.settings
         if not texts:
             return []
@@ -117,15 +129,13 @@ class Reader:
         owner = list(enc["overflow_to_sample_mapping"])
         feed = {n: np.asarray(enc[n], dtype=np.int64) for n in _INPUTS}
         start_logits, end_logits = self._session.run(None, feed)
-        best: list[Span | None] = [None] * len(texts)
+        found: list[list[Span]] = [[] for _ in texts]
         for w in range(len(owner)):
-            span = self._best_in_window(
-                start_logits[w], end_logits[w], seq_ids[w], enc["offset_mapping"][w], owner[w], texts
+            found[owner[w]] += self._best_in_window(
+                start_logits[w], end_logits[w], seq_ids[w], enc["offset_mapping"][w], texts[owner[w]], k
             )
-            cur = best[owner[w]]
-            if span is not None and (cur is None or span.margin > cur.margin):
-                best[owner[w]] = span
-        return best
+        # Windows of one long text overlap (stride): keep the best of spans that overlap.
+        return [_disjoint(sorted(spans, key=lambda x: -x.margin), k) for spans in found]
 
     def _best_in_window(
         self,
@@ -133,12 +143,12 @@ class Reader:
         end: np.ndarray,
         seq: list[int | None],
         offsets: list[tuple[int, int]],
-        i: int,
-        texts: Sequence[str],
-    ) -> Span | None:
+        text: str,
+        k: int,
+    ) -> list[Span]:
         ctx = np.array([k for k, sid in enumerate(seq) if sid == 1])
         if not len(ctx):
-            return None
+            return []
         valid = np.array([sid == 1 or k == 0 for k, sid in enumerate(seq)])  # padding is None
         # Softmax over this window's real positions ([CLS] and the passage): the span's probability.
         ls = np.where(valid, start, -np.inf)
@@ -153,19 +163,35 @@ class Reader:
         n = len(ctx)
         a_idx, b_idx = np.indices((n, n))
         m = np.where((b_idx >= a_idx) & (b_idx < a_idx + self.settings.max_answer), m, -np.inf)
-        a, b = np.unravel_index(int(np.argmax(m)), m.shape)
-        ta, tb = int(ctx[a]), int(ctx[b])
-        c0, c1 = offsets[ta][0], offsets[tb][1]
-        text = texts[i]
-        c0, c1 = _whole_words(text, c0, c1)
-        return Span(
-            start=c0,
-            end=c1,
-            text=text[c0:c1],
-            score=float(m[a, b]),
-            null=float(start[0] + end[0]),
-            prob=float(ps[ta] * pe[tb]),
-        )
+        out: list[Span] = []
+        for _ in range(k):
+            a, b = np.unravel_index(int(np.argmax(m)), m.shape)
+            if not np.isfinite(m[a, b]):
+                break
+            ta, tb = int(ctx[a]), int(ctx[b])
+            c0, c1 = _whole_words(text, offsets[ta][0], offsets[tb][1])
+            out.append(
+                Span(
+                    start=c0,
+                    end=c1,
+                    text=text[c0:c1],
+                    score=float(m[a, b]),
+                    null=float(start[0] + end[0]),
+                    prob=float(ps[ta] * pe[tb]),
+                )
+            )
+            # The next span may not share a token with this one.
+            m[(a_idx <= b) & (b_idx >= a)] = -np.inf
+        return out
+
+
+def _disjoint(spans: Sequence[Span], k: int) -> list[Span]:
+    """The first `k` spans (in the given order) that overlap none kept before them."""
+    kept: list[Span] = []
+    for x in spans:
+        if len(kept) < k and all(x.end <= y.start or y.end <= x.start for y in kept):
+            kept.append(x)
+    return kept
 
 
 def _whole_words(text: str, a: int, b: int) -> tuple[int, int]:
