@@ -23,6 +23,14 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) install --quiet -e '.[test]'
 	touch $@
 
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(PIP) install --quiet -e '.[test,bench]'
+	touch $@
+
+# What bench/ needs (scikit-learn, scipy); then run one: .venv/bin/python -m bench.reader_bench
+bench: $(VENV)/.installed-bench
+	@echo "ready: $(PY) -m bench.<name> (README, Results, gives each command)"
+
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test browser
