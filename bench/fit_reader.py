@@ -166,7 +166,7 @@ def main() -> None:
         help="read the composer's N best sentences (0: whole passages)",
     )
     ap.add_argument(
-        "--spans-per-window", type=int, default=1, help="the reader's n-best spans proposed from each window"
+        "--spans-per-window", type=int, default=3, help="the reader's n-best spans proposed from each window"
     )
     ap.add_argument(
         "--no-context",

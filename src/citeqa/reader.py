@@ -102,13 +102,18 @@ class Reader:
         self._lock = threading.Lock()  # a fast tokenizer is not safe from two threads at once
 
     def read(self, question: str, texts: Sequence[str]) -> list[Span | None]:
-        """One span per text (None for an empty text), from one batched forward pass."""
+        """One span per text (None for an empty text)."""
         return [spans[0] if spans else None for spans in self.read_nbest(question, texts, 1)]
 
     def read_nbest(self, question: str, texts: Sequence[str], k: int) -> list[list[Span]]:
-        """Up to `k` spans per text that don't overlap, best first, from one batched forward pass:
-        the best span of a window is not always in the sentence that answers, and a runner-up
-        elsewhere in the window gives the answer's chooser (answer_direct.choose) another option."""
+        """Up to `k` spans per text that don't overlap, best first: the best span of a window is
+        not always in the sentence that answers, and a runner-up elsewhere in the window gives the
+        answer's chooser (answer_direct.choose) another option.
+
+        Each window is its own forward pass, without padding: the windows read for one question
+        differ in length (a sentence or three, some after the sentence before their passage), and
+        one padded batch spent 0.25x more time on padding than one window at a time costs in calls
+        (p50 34.6 vs 27.8 ms over 200 calibration questions, same run)."""
         s = self.settings
         if not texts:
             return []
@@ -123,16 +128,15 @@ class Reader:
                 stride=s.stride,
                 return_overflowing_tokens=True,
                 return_offsets_mapping=True,
-                padding=True,
             )
             seq_ids = [enc.sequence_ids(i) for i in range(len(enc["input_ids"]))]
         owner = list(enc["overflow_to_sample_mapping"])
-        feed = {n: np.asarray(enc[n], dtype=np.int64) for n in _INPUTS}
-        start_logits, end_logits = self._session.run(None, feed)
         found: list[list[Span]] = [[] for _ in texts]
         for w in range(len(owner)):
+            feed = {n: np.asarray(enc[n][w : w + 1], dtype=np.int64) for n in _INPUTS}
+            start_logits, end_logits = self._session.run(None, feed)
             found[owner[w]] += self._best_in_window(
-                start_logits[w], end_logits[w], seq_ids[w], enc["offset_mapping"][w], texts[owner[w]], k
+                start_logits[0], end_logits[0], seq_ids[w], enc["offset_mapping"][w], texts[owner[w]], k
             )
         # Windows of one long text overlap (stride): keep the best of spans that overlap.
         return [_disjoint(sorted(spans, key=lambda x: -x.margin), k) for spans in found]
