@@ -5,16 +5,16 @@ by two small logistic models over named features (SPAN_FEATURES: the reader's ma
 here", the span's probability, the composer's score of the sentence holding it, the passage's rank,
 ...), fitted on questions the reader never trained on (bench/fit_reader.py; weights and thresholds
 in models/reader.json, read into `reader.Calibration`):
-- p_sentence: P(the sentence holding the span answers the question): picks the proposal, is
-  `answer.confidence`, and below `abstain_below` the assistant abstains;
+- p_sentence: P(the sentence holding the span answers the question): `answer.confidence` of the
+  chosen proposal, and below `abstain_below` the assistant abstains;
 - p_short: P(the span itself is the answer): at or above `short_above` it becomes `answer.short`.
 Which proposal answers is a third model's decision, fitted listwise (softmax over one question's
 proposals, "this span is a gold answer in a sentence that holds one"): a pointwise P(holds) learns
 what separates good questions from bad ones (the passage's rank, mostly), a listwise one what
 separates the right proposal from its rivals (the reader's margin, the question's words in the
-sentence). Measured on the calibration third, two-fold by article: answer_hit +0.024, citation
-precision +0.011 over choosing by p_sentence.
-"""
+sentence). Measured on the calibration third, two-fold by article, no abstention: the chosen
+sentence holds a gold answer 0.873 instead of 0.852, cites the gold paragraph 0.900 instead of 0.891
+(`python -m bench.fit_reader --folds 2`)."""
 
 from __future__ import annotations
 
