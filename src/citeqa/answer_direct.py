@@ -1,6 +1,6 @@
 """Direct answers: the reader's span first ("Kars."), then the sentence that says it, cited.
 
-The reader (reader.py) proposes its best span in each of the top passages. Each proposal is scored
+The reader (reader.py) proposes its best few spans in each window it reads. Each proposal is scored
 by two small logistic models over named features (SPAN_FEATURES: the reader's margin over "no answer
 here", the span's probability, the composer's score of the sentence holding it, the passage's rank,
 ...), fitted on questions the reader never trained on (bench/fit_reader.py; weights and thresholds
