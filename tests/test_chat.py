@@ -38,6 +38,36 @@ def test_follow_up_query_carries_the_previous_turn(seed_qa):
     assert any("Jafarov" in h.passage.text for h in follow.hits[:2])
 
 
+def test_a_pronoun_follow_up_is_read_with_the_name_it_stands_for(seed_qa):
+    # The README's example: asked as is, the reader can't tell whose rank, and refused (0.21).
+    session = seed_qa.chat()
+    session.ask("Who spoke about the brotherhood between the two countries?")
+    follow = session.ask("What was his rank?")
+    assert follow.question == "What was his rank?" and not follow.abstained
+    assert any("Maj-Gen Rahim Jafarov" in c.quote for c in follow.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "short", "want"),
+    [
+        ("What was his rank?", "Maj-Gen Rahim Jafarov", "What was Maj-Gen Rahim Jafarov's rank?"),
+        ("Where was he born?", "Grace Chebet", "Where was Grace Chebet born?"),
+        ("Who beat her in 2019?", "Grace Chebet", "Who beat Grace Chebet in 2019?"),
+        ("What did her coach say?", "Grace Chebet", "What did Grace Chebet's coach say?"),
+        ("What did she win?", "the marathon", "What did she win?"),  # not a name: as asked
+        ("What did she win?", "Chebet and Kiprop", "What did she win?"),  # two names: as asked
+        ("When did it open?", "Grace Chebet", "When did it open?"),  # no personal pronoun
+    ],
+)
+def test_reader_question_replaces_personal_pronouns_with_the_previous_name(question, short, want):
+    from types import SimpleNamespace as NS
+
+    from citeqa.chat import reader_question
+
+    previous = NS(answer=NS(short=NS(text=short)))
+    assert reader_question(question, previous) == want  # type: ignore[arg-type]
+
+
 def test_treaty_follow_up_retrieves_the_memorandum(seed_qa):
     session = seed_qa.chat()
     session.ask("What did the two countries sign on June 15?")
@@ -142,7 +172,7 @@ class _Stub:
     def __init__(self, alone: Answer, followed: Answer) -> None:
         self.alone, self.followed, self.calls = alone, followed, []
 
-    def ask(self, question, top_k=None, *, query=None, prefer=(), history=()):  # type: ignore[no-untyped-def]
+    def ask(self, question, top_k=None, *, query=None, prefer=(), history=(), read_as=None):  # type: ignore[no-untyped-def]
         self.calls.append((question, query, tuple(prefer)))
         return self.followed if query else self.alone
 

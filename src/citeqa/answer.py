@@ -95,11 +95,13 @@ def compose(
     query: str = "",
     reader: Reader | None = None,
     when: QuestionTime | None = None,
+    read_as: str = "",
 ) -> Answer:
     """The answer: with a reader, its span first and the sentence that says it (answer_direct.py);
     without one, the best-scored sentences. `when`: how the question's time was read (its note
-    goes with the answer; with the reader, the latest of differing accounts wins)."""
-    answer = _compose(question, qvec, candidates, meta, settings, query, reader, when)
+    goes with the answer; with the reader, the latest of differing accounts wins). `read_as`: the
+    question as scored and read, when it differs from the one the answer is for."""
+    answer = _compose(question, qvec, candidates, meta, settings, query, reader, when, read_as or question)
     return replace(answer, note=when.note) if when is not None and when.note else answer
 
 
@@ -112,11 +114,12 @@ def _compose(
     query: str,
     reader: Reader | None,
     when: QuestionTime | None,
+    asked: str,
 ) -> Answer:
     settings = settings or ComposerSettings()
     hits = tuple(c.hit for c in candidates)
     titles = {aid: m.title for aid, m in meta.items()}
-    sents, logits, X = score(question, qvec, candidates, settings.passages_considered, titles)
+    sents, logits, X = score(asked, qvec, candidates, settings.passages_considered, titles)
     if not sents:
         return _abstain(question, hits, "the knowledge base has no passages to answer from", query)
     cal = reader.calibration if reader is not None else None
@@ -124,7 +127,7 @@ def _compose(
         # Read the way the calibration was fitted (bench/fit_reader.py --read-sentences).
         n_read = cal.read_sentences
         proposals = propose(
-            question,
+            asked,
             reader,
             candidates,
             sents,
@@ -159,7 +162,7 @@ def _compose(
             query,
             confidence,
         )
-    kind = answer_type(question)
+    kind = answer_type(asked)
     if kind == "number" and not X[best, _ANSWER_TYPE]:
         # "How many ...?" answered by a sentence without any number cannot be right.
         return _abstain(
@@ -196,7 +199,7 @@ def _compose(
         hits=hits,
         abstained=False,
         confidence=confidence,
-        short=_short(question, chosen),
+        short=_short(asked, chosen),
         query=query or question,
     )
 

@@ -211,10 +211,13 @@ class Assistant:
         llm: bool | None = None,
         history: Sequence[tuple[str, str]] = (),
         on_text: OnText | None = None,
+        read_as: str | None = None,
     ) -> Answer:
         """Answer from the articles, every sentence cited; abstains when they don't say. `query` is
         what to search for when it differs from the question, `prefer` article ids whose passages
-        win close calls (a chat follow-up prefers the articles its conversation cited).
+        win close calls (a chat follow-up prefers the articles its conversation cited), `read_as`
+        the question as the reader reads it when it differs (a follow-up's pronoun resolved); the
+        answer keeps `question`.
 
         Language-model mode (llm.py; on when `config.llm_url` is set, `llm=False` turns it off for
         this question): the answer is written by the model and checked sentence by sentence;
@@ -240,7 +243,15 @@ class Assistant:
 
         def extractive() -> Answer:
             return compose(
-                q, qvec, candidates, meta, self.composer, query=retrieval_text, reader=self.reader, when=when
+                q,
+                qvec,
+                candidates,
+                meta,
+                self.composer,
+                query=retrieval_text,
+                reader=self.reader,
+                when=when,
+                read_as=check_question(read_as, self.config.max_question_chars * 4) if read_as else "",
             )
 
         if uses_llm(self.config, llm):
