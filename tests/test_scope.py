@@ -59,3 +59,20 @@ def test_a_narrow_scope_gets_its_best_passages_from_every_ranker(tmp_path, hash_
         hits = qa.search("river R7 flooded town X7", 3, scope=Scope.of(sources=["A"], until="2024-03-06"))
         assert hits and {h.passage.article_id for h in hits} <= {"d1", "d3", "d5"}, retriever
     qa.close()
+
+
+def test_an_unknown_article_or_source_is_an_error_not_an_empty_scope(tmp_path, hash_embedder):
+    from citeqa.errors import InputError
+
+    from citeqa.config import Config
+
+    cfg = Config(reader=False)  # plumbing: the scope's check, not the answer
+    qa = Assistant.build(_dated(4), kb=tmp_path / "kb", embedder=hash_embedder, progress=False, config=cfg)
+    with pytest.raises(InputError, match=r"no article with id 'nosuch' in this knowledge base"):
+        qa.ask("Which river flooded?", articles=["d1", "nosuch"])
+    with pytest.raises(InputError, match=r"no article from source 'Nobody' in this knowledge base"):
+        qa.ask("Which river flooded?", sources=["Nobody"])
+    # A known scope that no passage falls in (every article is later) abstains and says why.
+    answer = qa.ask("Which river flooded?", articles=["d2"], as_of="2024-01-01")
+    assert answer.abstained and "scope leaves none" in answer.reason
+    qa.close()

@@ -121,7 +121,12 @@ def _compose(
     titles = {aid: m.title for aid, m in meta.items()}
     sents, logits, X = score(asked, qvec, candidates, settings.passages_considered, titles)
     if not sents:
-        return _abstain(question, hits, "the knowledge base has no passages to answer from", query)
+        return _abstain(
+            question,
+            hits,
+            "no passage to answer from: the knowledge base is empty, or the question's scope leaves none",
+            query,
+        )
     cal = reader.calibration if reader is not None else None
     if reader is not None and cal is not None:
         # Read the way the calibration was fitted (bench/fit_reader.py --read-sentences).

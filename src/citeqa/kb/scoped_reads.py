@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 
+from citeqa.errors import InputError
 from citeqa.scope import Scope
 
 
@@ -23,7 +24,10 @@ class ScopedReads:
     def vids_in(self, scope: Scope) -> np.ndarray:
         """The vector ids of the passages a scope lets a question see, ascending (scope.py says how
         dates compare: on the article's own calendar day; undated articles are outside a since/until
-        range and inside any as_of)."""
+        range and inside any as_of). An article id or a source the knowledge base doesn't have is
+        an InputError (a typo would otherwise read as "the articles don't say")."""
+        self._check_known("id", scope.articles, "article with id", "`citeqa list` shows the ids")
+        self._check_known("source", scope.sources, "article from source", "`citeqa list` shows the sources")
         where, args = [], []
         if scope.articles:
             where.append("a.id IN (SELECT value FROM json_each(?))")
@@ -66,3 +70,13 @@ class ScopedReads:
             )
             value = row.fetchone()[0]
         return value or ""
+
+    def _check_known(self, column: str, values: Sequence[str], what: str, hint: str) -> None:
+        if not values:
+            return
+        sql = f"SELECT DISTINCT {column} FROM articles WHERE {column} IN (SELECT value FROM json_each(?))"
+        with self.guard():
+            known = {r[0] for r in self._conn.execute(sql, (json.dumps(list(values)),))}
+        missing = [v for v in values if v not in known]
+        if missing:
+            raise InputError(f"no {what} {', '.join(map(repr, missing))} in this knowledge base; {hint}")
