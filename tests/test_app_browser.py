@@ -503,7 +503,7 @@ def test_api_lists_adds_and_removes_articles(client, live, tmp_path):
     ids = {a["id"] for a in client.predict(api_name="/articles")}
     assert {SEED_ID, DISTRACTOR.id} <= ids
     seed = client.predict(SEED_ID, api_name="/article")
-    assert seed["published"] == "2023-04-18" and seed["text"] == live.qa.article(SEED_ID).text
+    assert seed["published"] == "2023-04-18T11:09:00+04:00" and seed["text"] == live.qa.article(SEED_ID).text
 
     f = tmp_path / "api-upload.txt"
     f.write_text(

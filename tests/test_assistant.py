@@ -37,7 +37,7 @@ def test_every_citation_round_trips_and_json_shape(seed_qa):
         "source",
         "published",
     }
-    assert c["published"] == "2023-04-18"
+    assert c["published"] == "2023-04-18T11:09:00+04:00"
     assert all(f"[{n}]" in d["answer"] for s in d["sentences"] for n in s["citations"])
 
 

@@ -49,7 +49,7 @@ def test_seed_article() -> None:
     article = read_one(SEED)
     assert article.id == "heydar-aliyev-2023-drills"
     assert article.title == "Heydar Aliyev 2023 drills"
-    assert article.published == "2023-04-18"
+    assert article.published == "2023-04-18T11:09:00+04:00"
     assert article.text.startswith("A group of Azerbaijan")
     assert "11:09" not in article.text and "date" not in article.text[:50]
     assert article.text == article.text.strip()  # no stray whitespace around the body
@@ -91,7 +91,7 @@ def test_txt_metadata_lines(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "iso"),
     [
-        ("date 2023-04-18 18 April 2023 11:09 (UTC+04:00)", "2023-04-18"),
+        ("date 2023-04-18 18 April 2023 11:09 (UTC+04:00)", "2023-04-18T11:09:00+04:00"),
         ("date: 18 April 2023", "2023-04-18"),
         ("Date: Tuesday, 18th Apr. 2023", "2023-04-18"),
         ("  published 2023/4/8", "2023-04-08"),

@@ -62,9 +62,8 @@ def test_a_narrow_scope_gets_its_best_passages_from_every_ranker(tmp_path, hash_
 
 
 def test_an_unknown_article_or_source_is_an_error_not_an_empty_scope(tmp_path, hash_embedder):
-    from citeqa.errors import InputError
-
     from citeqa.config import Config
+    from citeqa.errors import InputError
 
     cfg = Config(reader=False)  # plumbing: the scope's check, not the answer
     qa = Assistant.build(_dated(4), kb=tmp_path / "kb", embedder=hash_embedder, progress=False, config=cfg)

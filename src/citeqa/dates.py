@@ -13,7 +13,8 @@ that compares dates should not compare these strings: use `parse_published` (a `
 sort key on which every form orders together).
 
 `iso_published` reads what sources write: ISO 8601, RFC 2822 (feeds: "Tue, 05 Mar 2024 14:30:00
-+0100"), PDF dates ("D:20240305143000+01'00'"), "18 April 2023", "April 18, 2023", and `date`,
++0100"), PDF dates ("D:20240305143000+01'00'"), "18 April 2023", "April 18, 2023" (with a clock time
+and zone right after it kept: "18 April 2023 11:09 (UTC+04:00)"), and `date`,
 `datetime` and `time.struct_time` values. A source whose date cannot be read is ingested without
 one and noted with a `DateNote` warning, which `citeqa ingest` reports per file.
 """
@@ -42,6 +43,14 @@ _DATES = (  # (pattern, what its groups are): ISO, "18 April 2023", "April 18, 2
     (re.compile(r"(?<!\d)(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?!\d)"), "ymd"),
     (re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})(?!\d)"), "dmy"),
     (re.compile(r"([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?!\d)"), "mdy"),
+)
+# A clock time after a written date ("18 April 2023 11:09 (UTC+04:00)", "April 18, 2023, 3:05 pm
+# GMT"): hours, minutes, optional seconds and am/pm, then an optional zone (UTC/GMT, with or without
+# an offset, or a bare offset), perhaps in parentheses.
+_CLOCK = re.compile(
+    r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])\s*([ap]\.?m\.?)?"
+    r"(?:\s*\(?\s*(?:(UTC|GMT|Z)\s*(?:([+-])(\d{1,2})(?::?(\d{2}))?)?|([+-])(\d{2}):?(\d{2}))\s*\)?)?",
+    re.IGNORECASE,
 )
 _RFC2822 = re.compile(r"\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}")  # "5 Mar 2024 14:30"
 
@@ -76,7 +85,38 @@ def iso_published(value: object, *, anchored: bool = False) -> str:
     for read in (_from_pdf, _from_iso_time, _from_rfc2822):
         if found := read(value, anchored):
             return found
-    return _from_date(value, anchored)
+    day = _from_date(value, anchored)
+    return _with_clock(value, day) if day else ""
+
+
+def _with_clock(value: str, day: str) -> str:
+    """`day` with the clock time written right after a date of that day in `value` (and its zone
+    when one is given), else `day` alone."""
+    for m in _CLOCK.finditer(value):
+        before = value[: m.start()]
+        ends = [d.end() for pattern, _ in _DATES for d in pattern.finditer(before)]
+        # Right after a date (", at " at most), and that date is `day` (the last one written before
+        # the clock; "2023-04-18 18 April 2023 11:09" writes the day twice).
+        if (
+            not ends
+            or len(before) - max(ends) > 6
+            or _from_date(before[max(0, max(ends) - 30) :], False) != day
+        ):
+            continue
+        hour, minute, second = int(m[1]), int(m[2]), int(m[3] or 0)
+        if m[4]:  # 12 am is midnight, 12 pm noon
+            hour = hour % 12 + (12 if m[4].lower().startswith("p") else 0)
+        tz = None
+        if m[5]:
+            tz = _offset(m[6], m[7], m[8]) if m[6] else _UTC
+        elif m[9]:
+            tz = _offset(m[9], m[10], m[11])
+        try:
+            y, mo, d = map(int, day.split("-"))
+            return _iso_datetime(dt.datetime(y, mo, d, hour, minute, second, tzinfo=tz))
+        except ValueError:
+            return day
+    return day
 
 
 def _iso_datetime(value: dt.datetime) -> str:
