@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from citeqa.dates import display_published
 from citeqa.schema import Article
 from tests.conftest import REPO
 
@@ -569,8 +570,9 @@ def test_conversation_survives_a_reload_and_exports_as_markdown(page, live):
     md = Path(download.value.path()).read_text(encoding="utf-8")
     assert f"## 1. {SEED_QUESTION}" in md and "## 2. Which border checkpoint did they pass?" in md
     seed = live.qa.article(SEED_ID)
-    cited = re.findall(r"^- \[(\d+)\] \*\*(.+?)\*\* \((\d{4}-\d\d-\d\d)\): “(.+)”$", md, re.M)
-    assert cited and all(t == seed.title and d == seed.published for _, t, d, _ in cited), md
+    cited = re.findall(r"^- \[(\d+)\] \*\*(.+?)\*\* \((\d{4}-\d\d-\d\d[^)]*)\): “(.+)”$", md, re.M)
+    shown = display_published(seed.published)  # "2023-04-18 11:09 +04:00"
+    assert cited and all(t == seed.title and d == shown for _, t, d, _ in cited), md
     assert any("Sadarak" in q for *_, q in cited), md
 
     # "New conversation" forgets the stored copy as well.

@@ -366,7 +366,7 @@ def test_export_is_the_conversation_as_markdown_with_its_citations(chat_page):
     assert md == chat_page.conversations.get(tab).session.to_markdown()
     assert "## 1. Where will the Heydar Aliyev-2023 drills be held?" in md
     assert "## 2. Which border checkpoint did they pass?" in md
-    assert "- [1] **Heydar Aliyev 2023 drills** (2023-04-18): “" in md
+    assert "- [1] **Heydar Aliyev 2023 drills** (2023-04-18 11:09 +04:00): “" in md
     # "New conversation" empties the stored copy and disables Export; closing the tab removes the file.
     *_, stored, cleared = chat_page.new_chat(tab)
     assert stored["turns"] == [] and cleared["interactive"] is False

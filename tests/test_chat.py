@@ -357,12 +357,14 @@ def test_to_markdown_keeps_article_markup_inert():
 def test_to_markdown_of_a_real_conversation(seed_qa):
     session = seed_qa.chat()
     first = session.ask("Who spoke about the unshakable brotherhood between the two countries?")
+    from citeqa.dates import display_published
+
     session.ask("What was his rank?")
     md = session.to_markdown()
     assert "## 1. Who spoke about the unshakable brotherhood between the two countries?" in md
     assert "## 2. What was his rank?" in md
     c = first.citations[0]
-    assert f"- [{c.n}] **{c.title}** ({c.published}): “" in md
+    assert f"- [{c.n}] **{c.title}** ({display_published(c.published)}): “" in md
     assert " [1]\n" in md  # the answer keeps its markers
 
 
