@@ -7,7 +7,8 @@ SQuAD v1.1 dev, knowledge base of all 48 articles, hybrid retrieval; questions: 
 - answer_hit (a gold answer in answer.text), citation precision (cited span inside the gold
   paragraph), round-trip of every citation and short answer;
 - abstention: answered share of the answerable questions, abstained share when the question's own
-  article is taken out of the retrieved list (as bench.abstain_check);
+  article is taken out of the retrieved list (as bench.abstain_check), and on near misses: only the
+  passages holding a gold answer taken out, the rest of its article (same topic) left in;
 - `ask` latency with the models loaded, the two systems interleaved question by question.
 
     python -m bench.reader_bench [--limit 2000]
@@ -111,6 +112,7 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     new, old = Tally(), Tally()
     una_new = una_old = 0
+    near_new = near_old = near_n = 0
     t_start = time.perf_counter()
     for i, q in enumerate(qs):
         order = [(qa, new), (base, old)] if i % 2 == 0 else [(base, old), (qa, new)]
@@ -123,6 +125,13 @@ def main() -> None:
         kept = [c for c in cands if c.hit.passage.article_id != gold.article_id][: qa.config.top_k]
         una_new += compose(q.question, qvec, kept, meta, qa.composer, reader=reader).abstained
         una_old += compose(q.question, qvec, kept, meta, qa.composer).abstained
+        # Near misses: only the passages holding a gold answer are taken out; the rest of the
+        # question's own article (the same topic, almost answering) stays.
+        near = [c for c in cands if not holds_answer(c.hit.passage.text, q.answers)][: qa.config.top_k]
+        if any(c.hit.passage.article_id == gold.article_id for c in near):
+            near_n += 1
+            near_new += compose(q.question, qvec, near, meta, qa.composer, reader=reader).abstained
+            near_old += compose(q.question, qvec, near, meta, qa.composer).abstained
         if i % 250 == 0:
             print(f"  {i}/{len(qs)} {time.perf_counter() - t_start:.0f}s", flush=True)
     n = len(qs)
@@ -132,6 +141,11 @@ def main() -> None:
     print(new.line("reader"))
     print(old.line("composer"))
     print(f"abstains when the own article is removed: reader {una_new / n:.3f}, composer {una_old / n:.3f}")
+    print(
+        f"abstains on near misses (passages holding the answer removed, {near_n} questions whose own "
+        f"article still has passages among those read): reader {near_new / max(near_n, 1):.3f}, "
+        f"composer {near_old / max(near_n, 1):.3f}"
+    )
     print(f"latency ratio reader/composer: p50 {pct(new.lat, 50) / pct(old.lat, 50):.2f}")
     em, f1, ms = gold_paragraph(reader, qs, texts)
     print(f"given the gold paragraph: EM {em:.3f} F1 {f1:.3f} ({ms:.1f} ms a question)")
