@@ -49,11 +49,24 @@ def calibration_rows(qa, data):  # type: ignore[no-untyped-def]
 
 
 def proposals_for(
-    reader: Reader, q, qvec, cands, titles, own: bool, mode: int = 0, per_window: int = 1, texts=None
+    reader: Reader,
+    q,
+    qvec,
+    cands,
+    titles,
+    own: bool,
+    mode: int = 0,
+    per_window: int = 1,
+    texts=None,
+    near: bool = False,
 ) -> list[Proposal]:  # type: ignore[no-untyped-def]
-    """What `ask` proposes for the question (texts: article id -> text, read around passages)."""
+    """What `ask` proposes for the question (texts: article id -> text, read around passages): with
+    its own article (`own`), without it, or (`near`) without the passages holding a gold answer."""
     gold_article = q.relevant_spans[0].article_id
-    kept = cands if own else [c for c in cands if c.hit.passage.article_id != gold_article]
+    if near:
+        kept = [c for c in cands if not holds_answer(c.hit.passage.text, q.answers)]
+    else:
+        kept = cands if own else [c for c in cands if c.hit.passage.article_id != gold_article]
     kept = kept[:READ]
     sents, logits, table = score(q.question, qvec, kept, PASSAGES, titles)
     if not sents:
@@ -174,6 +187,11 @@ def main() -> None:
         action="store_false",
         help="read passages alone (default: a window starting its passage is read after the sentence before)",
     )
+    ap.add_argument(
+        "--near-misses",
+        action="store_true",
+        help="also fit on near misses: the question without the passages holding its answer (unanswerable)",
+    )
     ap.add_argument("--folds", type=int, default=0, help="first compare the two choosers N-fold by article")
     ap.add_argument("--limit", type=int, default=0, help="only the first N questions (a smoke run)")
     args = ap.parse_args()
@@ -186,13 +204,18 @@ def main() -> None:
     reader = reader_from(args.onnx)
     t = time.perf_counter()
     reads = 0.0
-    table = []  # (question, own, proposals, sentence labels, short labels)
+    table = []  # (question, own, proposals, sentence labels, short labels, choice labels)
+    near_rows = []  # each question's proposals without the passages holding its answer
     for i, (q, qvec, cands) in enumerate(rows):
-        for own in (True, False):
+        for own, near in ((True, False), (False, False), (False, True)):
             t_read = time.perf_counter()
             props = proposals_for(
-                reader, q, qvec, cands, titles, own, args.read_sentences, args.spans_per_window, texts
+                reader, q, qvec, cands, titles, own, args.read_sentences, args.spans_per_window, texts, near
             )
+            if near:  # measured always, fitted on with --near-misses
+                near_rows.append(props)
+                if not args.near_misses:
+                    continue
             reads += time.perf_counter() - t_read
             ys = [own and holds_answer(p.quote, q.answers) for p in props]
             yshort = [own and best_over(token_f1, p.span.text, q.answers) >= 0.5 for p in props]
@@ -217,12 +240,16 @@ def main() -> None:
 
     p_ans = np.array([c.p_sentence if (c := chosen(p)) else 0.0 for _, p in answerable])
     p_un = np.array([c.p_sentence if (c := chosen(p)) else 0.0 for _, p in unanswerable])
+    p_near = np.array([c.p_sentence if (c := chosen(p)) else 0.0 for p in near_rows])
     threshold = float(np.quantile(p_ans, 1 - args.answer_share))
     print(f"{len(answerable)} calibration questions (training numbers: these chose the thresholds)")
     print(f"read {args.read_sentences or 'whole passages'}: {reads * 1e3 / len(table):.1f} ms a composition")
-    print("abstain_below  answers(answerable)  abstains(unanswerable)")
+    print("abstain_below  answers(answerable)  abstains(unanswerable)  abstains(near misses)")
     for thr in sorted({threshold, 0.1, 0.2, 0.3, 0.4, 0.5}):
-        print(f"  {thr:.3f}        {np.mean(p_ans >= thr):.3f}              {np.mean(p_un < thr):.3f}")
+        print(
+            f"  {thr:.3f}        {np.mean(p_ans >= thr):.3f}              {np.mean(p_un < thr):.3f}"
+            f"                   {np.mean(p_near < thr):.3f}"
+        )
     print("short_above  shown  right(F1>=0.5)  EM over all  F1 over all")
     short_above = None
     for thr in np.round(np.arange(0.0, 0.81, 0.05), 2):
@@ -249,7 +276,8 @@ def main() -> None:
             "short_above": short_above if short_above is not None else 0.5,
             "features": list(SPAN_FEATURES),
             "fitted_on": f"SQuAD v1.1 dev half A, calibration third: {len(answerable)} questions, "
-            "asked with and without their own article",
+            "asked with and without their own article"
+            + (" and without the passages holding their answer" if args.near_misses else ""),
         }
     )
     print(json.dumps(cal, indent=2))
