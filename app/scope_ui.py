@@ -16,6 +16,7 @@ import gradio as gr
 from citeqa.assistant import Assistant
 from citeqa.kb import ArticleInfo
 from citeqa.scope import day
+from citeqa.text import plural
 from citeqa_app.markup import nice_date
 
 
@@ -56,8 +57,7 @@ def summary(as_of: object, articles: object, sources: object) -> str:
     if as_of:
         parts.append(f"as of {str(as_of)[:10]}")
     if articles:
-        n = len(list(articles))  # type: ignore[call-overload]
-        parts.append(f"{n} article{'s' if n != 1 else ''}")
+        parts.append(plural(len(list(articles)), "article"))  # type: ignore[call-overload]
     if sources:
         parts.append("from " + ", ".join(map(str, sources)))  # type: ignore[call-overload]
     if not parts:

@@ -77,7 +77,12 @@ def choose(pairs: list[data.Pair]) -> tuple[dict[str, object], list[dict[str, ob
             bg = expected_candidates(js, b, r)
             for rule in sweep.RULES:
                 for t in THRESHOLDS:
-                    p, rec, _ = sweep.prf(sweep.predict(f, banding, rule, t, 0.2, 8), gold)
+                    p, rec, _ = sweep.prf(
+                        sweep.predict(
+                            f, banding, rule, t, nearcopy.DEFAULT.min_ratio, nearcopy.DEFAULT.min_shingles
+                        ),
+                        gold,
+                    )
                     f05 = 1.25 * p * rec / (0.25 * p + rec) if p + rec else 0.0
                     rows.append(dict(k=k, num_perm=n, bands=b, rows=r, rule=rule, threshold=t,
                                      precision=p, recall=rec, f05=f05, background=bg,

@@ -36,14 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.common import DATA
 from citeqa import Assistant
 from citeqa.config import DEFAULT_MODEL, Config
 from citeqa.datasets import EvalQuestion, load_beir
 from citeqa.embed import resolve_model_path, resolve_precision
 from citeqa.evaluate import metrics as M
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "beir_scifact"
+DEFAULT_DATA = DATA / "beir_scifact"
 WARMUP = 10  # untimed calls per variant, on train queries (the timed test queries stay unseen)
 RANK_DEPTH = 100  # passages citeqa's eval ranks documents from (evaluate/runner.py: depth=100)
 LIMIT = 10  # results per search call: what nDCG@10 needs, and txtai's documents are distinct

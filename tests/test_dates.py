@@ -37,6 +37,13 @@ from citeqa.dates import (
         ("D:2024", ""),  # no day: the 1st of January would be made up
         # the forms articles write by hand (a time and its offset are kept when written)
         ("date 2023-04-18 18 April 2023 11:09 (UTC+04:00)", "2023-04-18T11:09:00+04:00"),
+        # a clock time right after a written date is kept, with its zone when given
+        ("April 18, 2023, 3:05 pm GMT", "2023-04-18T15:05:00+00:00"),
+        ("18 April 2023 12:15 am UTC", "2023-04-18T00:15:00+00:00"),
+        ("18 April 2023 11:09 -0500", "2023-04-18T11:09:00-05:00"),
+        ("March 5, 2024 at 9:30 am", "2024-03-05T09:30:00"),  # no zone given: none made up
+        ("Meeting on 18 April 2023; doors open 11:09", "2023-04-18"),  # a clock far from the date
+        ("18 April 2023 25:09", "2023-04-18"),  # not a time of day
         ("Tuesday, 18th Apr. 2023", "2023-04-18"),
         ("Sept. 3, 2021", "2021-09-03"),
         # not dates
@@ -107,18 +114,3 @@ def test_date_note_names_the_file_and_the_value() -> None:
     note = DateNote("feeds/news.xml entry 2", "someday soon")
     assert (note.path, note.value) == ("feeds/news.xml entry 2", "someday soon")
     assert str(note) == "feeds/news.xml entry 2: unreadable date 'someday soon'; ingested without a date"
-
-
-@pytest.mark.parametrize(
-    ("value", "iso"),
-    [
-        ("April 18, 2023, 3:05 pm GMT", "2023-04-18T15:05:00+00:00"),
-        ("18 April 2023 12:15 am UTC", "2023-04-18T00:15:00+00:00"),
-        ("18 April 2023 11:09 -0500", "2023-04-18T11:09:00-05:00"),
-        ("March 5, 2024 at 9:30 am", "2024-03-05T09:30:00"),  # no zone given: none made up
-        ("Meeting on 18 April 2023; doors open 11:09", "2023-04-18"),  # a clock far from the date
-        ("18 April 2023 25:09", "2023-04-18"),  # not a time of day
-    ],
-)
-def test_a_clock_time_written_after_a_date_is_kept(value: str, iso: str) -> None:
-    assert iso_published(value) == iso

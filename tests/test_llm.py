@@ -8,7 +8,6 @@ whichever passage holds their words); verification runs on the passages' real te
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
@@ -18,7 +17,7 @@ from citeqa.config import Config
 from citeqa.errors import ConfigError
 from citeqa.llm import split_written
 from tests.conftest import SEED, round_trips
-from tests.llm_server import ScriptedLLM, passage_with, passages
+from tests.llm_server import ScriptedLLM, free_port, passage_with, passages
 
 KEY = "sk-test-not-a-real-key-1234"
 Q = "Where will the Heydar Aliyev-2023 drills be held?"
@@ -168,9 +167,7 @@ def test_a_stream_that_never_ends_is_cut_off_at_the_timeout(qa, llm):
 
 
 def test_unreachable_server_falls_back(qa):
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens on it
     qa.config = qa.config.with_(llm_url=f"http://user:secret@127.0.0.1:{port}/v1")
     a = qa.ask(Q)
     assert a.mode == "extractive"

@@ -194,7 +194,7 @@ def _compose(
     chosen.sort(key=lambda s: (s.hit.passage.article_id != lead, s.hit.passage.article_id, s.start))
     citations, sentences = [], []
     for n, s in enumerate(chosen, start=1):
-        citations.append(_citation(n, s.hit, s.start, s.end, s.text, meta))
+        citations.append(citation(n, s.hit, s.start, s.end, s.text, meta))
         sentences.append(AnswerSentence(squash(s.text), (n,)))
     return Answer(
         question=question,
@@ -219,7 +219,7 @@ def _direct(
 ) -> Answer:
     """ "Kars. <the sentence that says so>" citing [1]: the span (when likely right) before its sentence."""
     p = choice.proposal
-    citation = _citation(1, p.hit, p.quote_start, p.quote_end, p.quote, meta)
+    cited = citation(1, p.hit, p.quote_start, p.quote_end, p.quote, meta)
     short = None
     if choice.p_short >= short_above:
         short = ShortAnswer(p.span.text, p.hit.passage.article_id, p.start, p.end, citation=1)
@@ -233,7 +233,7 @@ def _direct(
         text=lead + sentence.text,
         lead=lead,
         sentences=(sentence,),
-        citations=(citation,),
+        citations=(cited,),
         hits=hits,
         abstained=False,
         confidence=choice.p_sentence,
@@ -243,9 +243,7 @@ def _direct(
     )
 
 
-def _citation(
-    n: int, hit: Hit, start: int, end: int, quote: str, meta: Mapping[str, ArticleMeta]
-) -> Citation:
+def citation(n: int, hit: Hit, start: int, end: int, quote: str, meta: Mapping[str, ArticleMeta]) -> Citation:
     m = meta.get(hit.passage.article_id, ArticleMeta())
     return Citation(
         n,

@@ -214,7 +214,8 @@ def follow_up_query(question: str, previous: Turn) -> str:
     return f"{question} {' '.join(extra)}".strip()
 
 
-_PRONOUN = re.compile(r"\b(his|hers|her|he|him|she)\b(\s+([A-Za-z]+))?", re.IGNORECASE)
+# A personal pronoun, and (looked at, not replaced) the word after it: "her rank" is possessive.
+_PRONOUN = re.compile(r"\b(his|hers|her|he|him|she)\b(?=(?:\s+([A-Za-z]+))?)", re.IGNORECASE)
 
 
 def reader_question(question: str, previous: Turn) -> str:
@@ -229,9 +230,9 @@ def reader_question(question: str, previous: Turn) -> str:
         return question
 
     def named(m: re.Match[str]) -> str:
-        word, after = m[1].lower(), m[3] or ""
-        possessive = word in ("his", "hers") or (word == "her" and after and after.lower() not in STOPWORDS)
-        return (f"{found[0]}'s" if possessive else found[0]) + (m[2] or "")
+        word, after = m[1].lower(), (m[2] or "").lower()
+        possessive = word in ("his", "hers") or (word == "her" and after and after not in STOPWORDS)
+        return f"{found[0]}'s" if possessive else found[0]
 
     return _PRONOUN.sub(named, question)
 

@@ -12,7 +12,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from citeqa.cli_answer import llm_config, llm_options, print_answer, scope_args, scope_options, streamer
+from citeqa.cli_answer import (
+    llm_config,
+    llm_options,
+    number_arg,
+    print_answer,
+    scope_args,
+    scope_options,
+    streamer,
+)
 from citeqa.config import INDEXES, Config, default_kb_path
 from citeqa.dates import DateNote
 from citeqa.encoding import EncodingNote
@@ -262,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--timeout",
-        type=_float_arg,
+        type=number_arg(),
         default=20.0,
         metavar="SECONDS",
         help="time limit for fetching each URL, download included (default 20)",
@@ -315,13 +323,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="the embedding model, when the manifest no longer names it")
     p.set_defaults(func=cmd_repair)
     return parser
-
-
-def _float_arg(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
 
 
 def _int_arg(value: str) -> int:

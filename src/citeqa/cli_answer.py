@@ -100,7 +100,7 @@ def llm_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm-model", metavar="NAME", help="the model to ask for (default: $CITEQA_LLM_MODEL)")
     p.add_argument(
         "--llm-timeout",
-        type=_seconds,
+        type=number_arg("a number of seconds"),
         metavar="SECONDS",
         help="time a written answer may take, then the extractive one is shown (default 60)",
     )
@@ -116,16 +116,16 @@ def llm_config(args: argparse.Namespace) -> Callable[[Config], Config]:
     """What the options (and the environment) change in a config."""
 
     def apply(config: Config) -> Config:
-        if getattr(args, "no_llm", False):
+        if args.no_llm:
             return config.with_(llm_url="")
         changes: dict[str, object] = {}
-        if getattr(args, "llm_url", None):
+        if args.llm_url:
             changes["llm_url"] = args.llm_url
-        if getattr(args, "llm_model", None):
+        if args.llm_model:
             changes["llm_model"] = args.llm_model
-        if getattr(args, "llm_timeout", None) is not None:
+        if args.llm_timeout is not None:
             changes["llm_timeout"] = args.llm_timeout
-        if getattr(args, "llm_drop_unsupported", False):
+        if args.llm_drop_unsupported:
             changes["llm_unsupported"] = "drop"
         return config.with_(**changes).with_env()
 
@@ -141,8 +141,13 @@ def streamer(out=None) -> Callable[[str], None]:  # type: ignore[no-untyped-def]
     return show
 
 
-def _seconds(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+def number_arg(what: str = "a number") -> Callable[[str], float]:
+    """An argparse type for a number; a bad value is one line saying what was expected."""
+
+    def parse(value: str) -> float:
+        try:
+            return float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}") from None
+
+    return parse

@@ -41,10 +41,8 @@ class FusionMethod(str, Enum):
 FUSIONS = tuple(m.value for m in FusionMethod)
 PRECISIONS = ("auto", "fp32", "bf16")  # passage embedding (embed.resolve_precision)
 INDEXES = ("auto", "flat", "ivf")  # the dense index ladder (kb/ladder.py)
-UNSUPPORTED = (
-    "mark",
-    "drop",
-)  # what the language-model mode does with a sentence its citation doesn't support
+# What the language-model mode does with a sentence its citation doesn't support.
+UNSUPPORTED = ("mark", "drop")
 # The language-model settings belong to whoever runs citeqa, not to a knowledge base: a manifest never
 # keeps them (Config.to_dict(changed_only=True)), and the API key is in no to_dict at all.
 LLM_SETTINGS = ("llm_url", "llm_model", "llm_api_key", "llm_timeout", "llm_unsupported")

@@ -94,14 +94,13 @@ def _with_clock(value: str, day: str) -> str:
     when one is given), else `day` alone."""
     for m in _CLOCK.finditer(value):
         before = value[: m.start()]
-        ends = [d.end() for pattern, _ in _DATES for d in pattern.finditer(before)]
+        written = [
+            (d.end(), _day_of(d, order)) for pattern, order in _DATES for d in pattern.finditer(before)
+        ]
         # Right after a date (", at " at most), and that date is `day` (the last one written before
         # the clock; "2023-04-18 18 April 2023 11:09" writes the day twice).
-        if (
-            not ends
-            or len(before) - max(ends) > 6
-            or _from_date(before[max(0, max(ends) - 30) :], False) != day
-        ):
+        end, last = max(written, default=(-99, ""))
+        if len(before) - end > 6 or last != day:
             continue
         hour, minute, second = int(m[1]), int(m[2]), int(m[3] or 0)
         if m[4]:  # 12 am is midnight, 12 pm noon
@@ -176,20 +175,25 @@ def _from_rfc2822(value: str, anchored: bool) -> str:
 
 def _from_date(value: str, anchored: bool) -> str:
     for pattern, order in _DATES:
-        if not (m := pattern.match(value.lstrip()) if anchored else pattern.search(value)):
-            continue
-        y, mo, d = (m[order.index(c) + 1] for c in "ymd")
-        # "Apr", "Sept." and "April" are all prefixes of a month name; "Palms" is not.
-        month = (
-            int(mo)
-            if mo.isdigit()
-            else next((i for i, n in enumerate(_MONTHS, 1) if n.startswith(mo.lower())), 0)
-        )
-        try:
-            return dt.date(int(y), month, int(d)).isoformat()
-        except ValueError:
-            continue
+        m = pattern.match(value.lstrip()) if anchored else pattern.search(value)
+        if m and (found := _day_of(m, order)):
+            return found
     return ""
+
+
+def _day_of(m: re.Match[str], order: str) -> str:
+    """The ISO day a `_DATES` match names ("" when it names none, as "31 February 2023")."""
+    y, mo, d = (m[order.index(c) + 1] for c in "ymd")
+    # "Apr", "Sept." and "April" are all prefixes of a month name; "Palms" is not.
+    month = (
+        int(mo)
+        if mo.isdigit()
+        else next((i for i, n in enumerate(_MONTHS, 1) if n.startswith(mo.lower())), 0)
+    )
+    try:
+        return dt.date(int(y), month, int(d)).isoformat()
+    except ValueError:
+        return ""
 
 
 def parse_published(published: str) -> dt.datetime | dt.date | None:

@@ -21,14 +21,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from citeqa.answer import ArticleMeta
+from citeqa.answer import ArticleMeta, citation
 from citeqa.chunk import split_sentences
 from citeqa.config import Config
 from citeqa.errors import ConfigError
 from citeqa.llm_client import ChatClient, LLMError
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit
 from citeqa.text import squash
-from citeqa.verify import Source, Support, best_source, check
+from citeqa.verify import Source, best_source, check
 
 OnText = Callable[[str], None]
 HISTORY_TURNS = 3  # earlier questions and answers the model is shown (follow-ups need a few)
@@ -125,7 +125,7 @@ def verified(
             key = (hit.passage.article_id, v.start, v.end)
             if key not in numbered:
                 numbered[key] = len(numbered) + 1
-                citations.append(_citation(numbered[key], hit, v, meta))
+                citations.append(citation(numbered[key], hit, v.start, v.end, v.quote, meta))
             cites = (numbered[key],)
         sentences.append(AnswerSentence(sentence, cites, supported=v.supported, flagged=v.unfound))
     supported = sum(bool(s.supported) for s in sentences)
@@ -146,13 +146,6 @@ def verified(
 def _source(hit: Hit, meta: Mapping[str, ArticleMeta]) -> Source:
     p = hit.passage
     return Source(p.text, p.start, p.sentences, meta.get(p.article_id, ArticleMeta()).title)
-
-
-def _citation(n: int, hit: Hit, v: Support, meta: Mapping[str, ArticleMeta]) -> Citation:
-    m = meta.get(hit.passage.article_id, ArticleMeta())
-    return Citation(
-        n, hit.passage.article_id, hit.passage.id, v.start, v.end, v.quote, m.title, m.source, m.published
-    )
 
 
 def write(

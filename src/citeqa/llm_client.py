@@ -18,6 +18,7 @@ from typing import Any
 
 from citeqa.config import safe_url
 from citeqa.errors import CiteqaError, MissingDependencyError
+from citeqa.text import squash
 
 MAX_REPLY_BYTES = 1 << 20  # a written answer is a few hundred words; more is not an answer
 CONNECT_TIMEOUT = 5.0  # seconds to reach the server (at most the whole timeout)
@@ -122,11 +123,16 @@ def _why(resp: Any, deadline: float) -> str:
     """ ": <the error's message>" from an OpenAI-style error body, cut to one short line."""
     try:
         raw = b"".join(_bounded(resp.iter_bytes(), deadline, 5.0))
-        err = json.loads(raw).get("error")
-        msg = err.get("message") if isinstance(err, dict) else err
+        msg = _error_text(json.loads(raw).get("error"))
     except Exception:  # any body at all: the status alone says enough
         return ""
-    return f": {' '.join(str(msg).split())[:160]}" if msg else ""
+    return f": {msg}" if msg else ""
+
+
+def _error_text(err: object) -> str:
+    """An OpenAI-style error's message ({"message": ...} or a bare value), on one short line."""
+    msg = err.get("message") if isinstance(err, dict) else err
+    return squash(str(msg))[:160] if msg else ""
 
 
 def _message(raw: bytes) -> str:
@@ -175,9 +181,7 @@ def _event(line: str) -> str | None:
             "the server's stream is not chat-completion events (a data line is not JSON)"
         ) from None
     if isinstance(event, dict) and "error" in event:
-        err = event["error"]
-        msg = err.get("message") if isinstance(err, dict) else err
-        raise LLMError(f"the server stopped with an error: {' '.join(str(msg).split())[:160]}")
+        raise LLMError(f"the server stopped with an error: {_error_text(event['error'])}")
     try:
         choices = event["choices"]
         if not choices:  # a usage-only chunk

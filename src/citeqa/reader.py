@@ -153,7 +153,7 @@ class Reader:
         ctx = np.array([k for k, sid in enumerate(seq) if sid == 1])
         if not len(ctx):
             return []
-        valid = np.array([sid == 1 or k == 0 for k, sid in enumerate(seq)])  # padding is None
+        valid = np.array([sid == 1 or k == 0 for k, sid in enumerate(seq)])  # [CLS] and the passage
         # Softmax over this window's real positions ([CLS] and the passage): the span's probability.
         ls = np.where(valid, start, -np.inf)
         le = np.where(valid, end, -np.inf)

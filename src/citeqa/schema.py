@@ -6,7 +6,7 @@ Offsets are Python string indices into `Article.text`; the contract every test c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from citeqa.markers import cited_text
 from citeqa.text import plural
@@ -58,12 +58,7 @@ class StoryCopy:
     published: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "article_id": self.article_id,
-            "title": self.title,
-            "source": self.source,
-            "published": self.published,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

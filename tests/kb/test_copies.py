@@ -155,6 +155,6 @@ def test_repair_computes_missing_or_damaged_groups_from_the_stored_texts(tmp_pat
 
 @pytest.mark.parametrize("text", [TRIMMED[:40], ""])
 def test_too_short_to_tell_is_never_grouped(tmp_path, hash_embedder, text):
-    arts = [Article("x", "A", TRIMMED[:40] or "Short."), Article("y", "B", text or "Short.")]
+    arts = [Article("x", "A", TRIMMED[:40]), Article("y", "B", text or "Short.")]
     with _build(tmp_path, hash_embedder, arts) as qa:
         assert qa.kb.group("x").ids == ("x",)

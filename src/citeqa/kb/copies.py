@@ -166,9 +166,10 @@ def problem(conn: sqlite3.Connection, params: Params = nearcopy.DEFAULT) -> str:
 def staleness(conn: sqlite3.Connection, params: Params = nearcopy.DEFAULT) -> str:
     """Why the rows are not those of these settings ("" when they are); the next write, or
     `citeqa repair`, computes them again. Not damage: an older knowledge base has none."""
-    if not has_tables(conn) or _stored_params(conn) is None:
+    stored = _stored_params(conn) if has_tables(conn) else None
+    if stored is None:
         return "were never computed (the knowledge base is older than them)"
-    if _stored_params(conn) != params.to_json():
+    if stored != params.to_json():
         return "were computed with other settings"
     return ""
 

@@ -325,5 +325,3 @@ def sweep(folder: Path, keep: set[str]) -> list[str]:
             with contextlib.suppress(OSError):
                 shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
     return gone
-
-    return True
