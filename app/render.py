@@ -89,13 +89,8 @@ def _safe_url(url: str) -> str:
     return url if ok else ""
 
 
-def sentence_parts(answer: Answer) -> list[tuple[str, tuple[int, ...]]]:
-    """(plain sentence text, citation numbers) for each answer sentence."""
-    return [(s.text, s.citations) for s in answer.sentences]  # the page draws its own markers
-
-
 def word_count(answer: Answer) -> int:
-    return sum(len(text.split()) for text, _ in sentence_parts(answer))
+    return sum(len(s.text.split()) for s in answer.sentences)
 
 
 def _sentence_case(text: str) -> str:
