@@ -93,6 +93,13 @@ def fit(X: np.ndarray, y: np.ndarray) -> dict:
     }
 
 
+def feature_rows(props: list[Proposal]) -> np.ndarray:
+    """The proposals' features as a table, one row each, columns in SPAN_FEATURES order."""
+    return np.array([[p.features[n] for n in SPAN_FEATURES] for p in props]).reshape(
+        len(props), len(SPAN_FEATURES)
+    )
+
+
 def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = 0.01) -> dict:
     """Weights w maximising sum over groups of log(sum of softmax(X w) over the group's positives),
     with an L2 penalty on the standardised weights. Groups without a positive, or with nothing but
@@ -122,9 +129,7 @@ def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = 0.01) 
 
 def choice_groups(table) -> list[tuple[np.ndarray, np.ndarray]]:  # type: ignore[no-untyped-def]
     return [
-        (np.array([[p.features[n] for n in SPAN_FEATURES] for p in props]), np.array(yc, dtype=bool))
-        for _, own, props, _, _, yc in table
-        if own and props
+        (feature_rows(props), np.array(yc, dtype=bool)) for _, own, props, _, _, yc in table if own and props
     ]
 
 
@@ -137,7 +142,7 @@ def cross_check(table, folds: int) -> None:  # type: ignore[no-untyped-def]
         for f in range(folds):
             test = set(arts[f::folds])
             train = [r for r in table if r[0].relevant_spans[0].article_id not in test]
-            X = np.array([[p.features[k] for k in SPAN_FEATURES] for _, _, props, *_ in train for p in props])
+            X = feature_rows([p for _, _, props, *_ in train for p in props])
             ys = np.array([y for _, _, _, ys, _, _ in train for y in ys])
             model = fit(X, ys)
             cal = {"sentence": model, "short": model, "abstain_below": 0.0, "short_above": 0.0}
@@ -225,7 +230,7 @@ def main() -> None:
             print(f"  read {i}/{len(rows)} {time.perf_counter() - t:.0f}s", file=sys.stderr)
     if args.folds:
         cross_check(table, args.folds)
-    X = np.array([[p.features[n] for n in SPAN_FEATURES] for _, _, props, *_ in table for p in props])
+    X = feature_rows([p for _, _, props, *_ in table for p in props])
     y_sent = np.array([y for _, _, _, ys, _, _ in table for y in ys])
     y_short = np.array([y for _, _, _, _, ys, _ in table for y in ys])
     cal = {"sentence": fit(X, y_sent), "short": fit(X, y_short), "choice": fit_listwise(choice_groups(table))}
