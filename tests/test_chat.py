@@ -9,6 +9,7 @@ import pytest
 from bench import conversations
 from citeqa import chat
 from citeqa.chat import ChatSession, Turn, is_follow_up
+from citeqa.config import Config
 from citeqa.schema import Answer, AnswerSentence, Citation, ShortAnswer
 from tests.conftest import run_in_threads
 
@@ -169,11 +170,11 @@ def test_follow_up_query_carries_names_not_the_previous_predicate():
 class _Stub:
     """The Assistant's `ask`, answering from a table: a deterministic double of the real interface."""
 
-    def __init__(self, alone: Answer, followed: Answer) -> None:
-        self.alone, self.followed, self.calls = alone, followed, []
+    def __init__(self, alone: Answer, followed: Answer, config: Config | None = None) -> None:
+        self.alone, self.followed, self.calls, self.config = alone, followed, [], config or Config()
 
-    def ask(self, question, top_k=None, *, query=None, prefer=(), history=(), read_as=None):  # type: ignore[no-untyped-def]
-        self.calls.append((question, query, tuple(prefer)))
+    def ask(self, question, top_k=None, *, query=None, prefer=(), llm=None, **_):  # type: ignore[no-untyped-def]
+        self.calls.append((question, query, tuple(prefer), llm))
         return self.followed if query else self.alone
 
 
@@ -212,6 +213,25 @@ def test_unsure_question_falls_back_to_the_follow_up_reading_when_it_names_its_a
     session.history.append(MITCHELL)
     assert session.ask("What did Bickerstaff say about him?").abstained
     assert session.history[-1].follow_up is False
+
+
+@pytest.mark.parametrize(
+    ("alone", "way"),
+    [
+        (_answer("bessie", "Bessie Hendricks was 115."), None),  # answered on its own
+        (_answer("", "", abstained=True), "mitchell-71-points"),  # the follow-up reading names it
+    ],
+)
+def test_unsure_question_is_written_once_by_a_language_model(alone, way):
+    """The way to read it is chosen on extractive answers; the model writes only the chosen one."""
+    followed = _answer("mitchell-71-points", "Coach J.B. Bickerstaff praised Mitchell.")
+    stub = _Stub(alone, followed, Config(llm_url="http://127.0.0.1:9/v1"))
+    session = ChatSession(stub)  # type: ignore[arg-type]
+    session.history.append(MITCHELL)
+    session.ask("What did Bickerstaff say about him?")
+    written = [c for c in stub.calls if c[3] is not False]
+    assert len(written) == 1 and len(stub.calls) > 1
+    assert written == stub.calls[-1:] and (written[0][2] == (way,) if way else not written[0][1])
 
 
 # ---------------------------------------------------------------- the conversation set, real model

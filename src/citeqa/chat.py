@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from citeqa.answer_direct import lead_in
+from citeqa.config import Config
 from citeqa.dates import display_published
+from citeqa.llm import uses_llm
 from citeqa.markers import marked
 from citeqa.schema import Answer, Citation
 from citeqa.text import STOPWORDS, content_terms, squash, words
@@ -40,6 +42,8 @@ from citeqa.text import STOPWORDS, content_terms, squash, words
 
 class Asker(Protocol):
     """What a conversation needs of the assistant (citeqa.assistant.Assistant is one)."""
+
+    config: Config
 
     def ask(
         self,
@@ -305,16 +309,27 @@ class ChatSession:
     def _settle(
         self, question: str, prev: Turn, top_k: int | None, scope: dict[str, Any]
     ) -> tuple[Answer, bool]:
-        """Answer both ways only when needed: on its own first (one answer in the common case)."""
-        alone = self.assistant.ask(question, top_k=top_k, **scope)
+        """Answer both ways only when needed: on its own first (one answer in the common case).
+        The way is chosen on extractive answers; a language model, when on, then writes once for
+        the way chosen (choosing on written answers could ask it twice, and stream both)."""
+        writes = uses_llm(self.assistant.config, scope.get("llm"))
+        plain = {**scope, "llm": False, "on_text": None} if writes else scope
+        alone = self.assistant.ask(question, top_k=top_k, **plain)
+        followed: Answer | None = None
         if set(_cited(alone)) & set(prev.articles):  # on its own it lands where the conversation is
-            return alone, True
-        if not alone.abstained:
-            return alone, False
-        followed = self._follow(question, prev, top_k, scope)
-        if not followed.abstained and _holds(followed, _name_words(question)):
-            return followed, True
-        return alone, False
+            follow = True
+        elif alone.abstained:
+            followed = self._follow(question, prev, top_k, plain)
+            follow = not followed.abstained and _holds(followed, _name_words(question))
+            if not follow:
+                followed = None
+        else:
+            follow = False
+        if not writes:
+            return followed or alone, follow
+        if followed is not None:
+            return self._follow(question, prev, top_k, scope), True
+        return self.assistant.ask(question, top_k=top_k, **scope), follow
 
     def reset(self) -> None:
         with self._lock:
