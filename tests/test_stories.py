@@ -154,3 +154,19 @@ def test_an_update_with_a_new_figure_is_not_collapsed_into_the_earlier_report(tm
         # ...but three figures (12, 19, 27): each report stays, so the latest can win as of a day
         assert sorted(h.passage.article_id for h in hits) == ["floods-1", "floods-2", "floods-3"]
         assert all(len(h.also_in) == 2 for h in hits)
+
+
+def test_a_written_answer_keeps_the_other_copies(qa):
+    """A language model's answer builds its citations like an extractive one: 'also in' included."""
+    from tests.llm_server import ScriptedLLM, passage_with
+
+    with ScriptedLLM() as llm:
+        llm.script = lambda r: (
+            f"It carried 120 passengers and 42 trucks [{passage_with(r, '120 passengers')}]."
+        )
+        qa.config = qa.config.with_(llm_url=llm.url, llm_model="scripted", llm_timeout=2.0)
+        answer = qa.ask(QUESTION)
+    assert answer.mode == "llm" and [s.supported for s in answer.sentences] == [True]
+    (cite,) = answer.citations
+    assert cite.article_id == "wire" and [c.article_id for c in cite.also_in] == ["reuters", "local"]
+    assert cite.to_dict()["also_in"][0]["article_id"] == "reuters"
