@@ -212,6 +212,9 @@ def test_config_checks_and_environment():
     with pytest.raises(ConfigError, match="http\\(s\\) URL") as err:
         Config(llm_url="ftp://user:hunter2@example.com/v1")
     assert "hunter2" not in str(err.value)
+    for broken in ("http://[::1", "http://127.0.0.1:99999/v1", "http://127.0.0.1:0/v1", "http://:8080/v1"):
+        with pytest.raises(ConfigError, match="http\\(s\\) URL"):
+            Config(llm_url=broken)
     with pytest.raises(ConfigError, match="llm_timeout"):
         Config(llm_timeout=0)
     with pytest.raises(ConfigError, match="llm_unsupported"):

@@ -263,8 +263,12 @@ def check_llm(url: str, timeout: object, unsupported: str) -> None:
     if not isinstance(url, str):
         raise ConfigError(f"llm_url must be text, got {type(url).__name__}")
     if url:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:  # urlsplit and .port raise ValueError on a broken IPv6 address or a port out of range
+            parts = urlsplit(url.strip())
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        except ValueError:
+            ok = False
+        if not ok:
             raise ConfigError(
                 f"llm_url must be an http(s) URL such as http://127.0.0.1:8080/v1, got {safe_url(url)!r}"
             )
