@@ -183,3 +183,86 @@ def test_chat_keeps_its_scope_for_every_question(dated_kb, monkeypatch, capsys):
     assert "19 (as of 2024-03-02)." in out and "27" not in out
     assert main(["chat", "--kb", str(dated_kb), "--since", "March"]) == 2
     assert "--since must be a date like 2024-03-05" in capsys.readouterr().err
+
+
+# Reports of one earthquake worded differently day by day (the figure is not the only change), two
+# reports of one day, and resignations: different stories that must not pass for updates.
+QUAKE = [
+    Article(id="quake-1", title="Earthquake strikes Ardenia", source="Valley Times", published="2024-05-06",
+            text="The earthquake that struck the northern province of Ardenia on Monday has killed 14 "
+            "people, officials said. Rescue teams from the capital arrived in the town of Morvel late "
+            "in the evening."),
+    Article(id="quake-2", title="Ardenia quake toll climbs", source="Valley Times",
+            published="2024-05-07T09:15:00+02:00",
+            text="The death toll from the earthquake in northern Ardenia has risen to 31, the interior "
+            "ministry said on Tuesday. Hundreds of families spent the night in tents outside Morvel."),
+    Article(id="quake-3", title="Ardenia earthquake: toll reaches 58", source="Coast Herald",
+            published="2024-05-08T08:00:00+00:00",
+            text="The number of people killed by the earthquake in northern Ardenia has reached 58, "
+            "according to the interior ministry. Aftershocks continued to shake Morvel on Wednesday."),
+    Article(id="quake-4", title="Ardenia quake: toll rises again", source="Coast Herald",
+            published="2024-05-08T20:00:00+00:00",
+            text="The number of people killed by the earthquake in northern Ardenia has reached 63, "
+            "according to the interior ministry. Rescuers in Morvel worked through the night."),
+    Article(id="hadrel", title="Prime minister of Belvaria resigns", source="Coast Herald",
+            published="2024-04-15T08:00:00+01:00",
+            text="Belvaria's prime minister, Tomas Hadrel, resigned on Monday after losing a confidence "
+            "vote in parliament by 12 votes. The finance minister will lead a caretaker government."),
+    Article(id="rinn", title="Mayor of Portalen quits", source="Valley Times", published="2024-04-30",
+            text="The mayor of Portalen, Elsa Rinn, resigned on Tuesday after a row over the harbour "
+            "budget. Her deputy will run the city until an election in autumn."),
+    Article(id="volk", title="President Volk resigns", source="Coast Herald", published="2024-05-08",
+            text="Belvaria's president, Irena Volk, resigned on Wednesday, citing ill health. The "
+            "speaker of parliament becomes acting head of state until a new president is chosen."),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def quake_qa(tmp_path_factory, real_embedder):
+    path = tmp_path_factory.mktemp("quake") / "kb"
+    with Assistant.build(QUAKE, kb=path, embedder=real_embedder, progress=False) as qa:
+        yield qa
+
+
+@pytest.mark.parametrize(
+    ("question", "as_of", "count", "shown"),
+    [
+        ("How many people have died in Ardenia so far?", "2024-05-06", "14", ""),
+        ("How many people have died in Ardenia so far?", "2024-05-07", "31", "2024-05-07"),
+        # two reports of one day: the later one, and the answer gives its time
+        ("How many people have died in Ardenia so far?", "2024-05-09", "63", "2024-05-08 20:00 UTC"),
+        ("What is the latest death toll in Ardenia?", None, "63", "2024-05-08 20:00 UTC"),
+    ],
+)
+def test_the_latest_of_differently_worded_reports_wins(quake_qa, question, as_of, count, shown):
+    answer = quake_qa.ask(question, as_of=as_of)
+    assert answer.short is not None and answer.short.text == count
+    assert (f"(as of {shown})" in answer.text) if shown else not answer.as_of
+
+
+def test_different_stories_are_not_updates_of_each_other(quake_qa):
+    """Two resignations a fortnight apart answer "Who resigned?" differently, but the later one is
+    another story, not a later account of the first: nothing says "as of"."""
+    answer = quake_qa.ask("Who resigned in Portalen or Belvaria?", as_of="2024-05-01")
+    assert not answer.abstained and not answer.as_of
+
+
+@pytest.mark.parametrize(
+    ("question", "as_of", "article", "outside"),
+    [
+        ("Who resigned this week?", "2024-05-09", "volk", False),
+        ("Who resigned last week?", "2024-05-09", "rinn", False),
+        # nothing was published that day: an answer from another day, and it says so
+        ("Who resigned yesterday?", "2024-05-20", None, True),
+    ],
+)
+def test_a_questions_window_answers_first_and_says_when_it_could_not(
+    quake_qa, question, as_of, article, outside
+):
+    from citeqa.answer import OUTSIDE_WINDOW
+
+    answer = quake_qa.ask(question, as_of=as_of)
+    assert not answer.abstained
+    if article:
+        assert answer.citations[0].article_id == article
+    assert (OUTSIDE_WINDOW in answer.note) is outside

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from citeqa import answer_model
-from citeqa.answer_direct import Choice, choose, lead_in, propose
+from citeqa.answer_direct import Choice, as_of_lead, choose, lead_in, propose
 from citeqa.config import ComposerSettings
 from citeqa.features import (
     SENTENCE_FEATURES,
@@ -101,8 +101,40 @@ def compose(
     without one, the best-scored sentences. `when`: how the question's time was read (its note
     goes with the answer; with the reader, the latest of differing accounts wins). `read_as`: the
     question as scored and read, when it differs from the one the answer is for."""
-    answer = _compose(question, qvec, candidates, meta, settings, query, reader, when, read_as or question)
-    return replace(answer, note=when.note) if when is not None and when.note else answer
+    asked = read_as or question
+    inside = _in_window(candidates, meta, when)
+    if inside and when is not None:  # the window's articles first: they answer when they can
+        answer = _compose(question, qvec, inside, meta, settings, query, reader, when, asked)
+        if not answer.abstained:
+            return replace(answer, hits=tuple(c.hit for c in candidates), note=when.note)
+    answer = _compose(question, qvec, candidates, meta, settings, query, reader, when, asked)
+    if when is None or not when.note:
+        return answer
+    dated = when.window is not None and when.window.start is not None
+    outside = (
+        dated and not answer.abstained and not any(when.in_window(c.published) for c in answer.citations)
+    )
+    return replace(answer, note=when.note + ("; " + OUTSIDE_WINDOW if outside else ""))
+
+
+# Said when a question names a window of days ("this week") and the answer had to come from an
+# article outside it (the citation shows its date).
+OUTSIDE_WINDOW = "no article from then answers it: this answer is from another day"
+
+
+def _in_window(
+    candidates: Sequence[Candidate], meta: Mapping[str, ArticleMeta], when: QuestionTime | None
+) -> list[Candidate]:
+    """The candidates of articles published inside the question's window, ranked among themselves
+    (the reader's features read a passage's rank), when some but not all are; else none."""
+    if when is None:
+        return []
+    inside = [
+        c for c in candidates if when.in_window(meta.get(c.hit.passage.article_id, ArticleMeta()).published)
+    ]
+    if len(inside) == len(candidates):
+        return []
+    return [replace(c, hit=replace(c.hit, rank=i)) for i, c in enumerate(inside, start=1)]
 
 
 def _compose(
@@ -145,7 +177,7 @@ def _compose(
         )
         published = {aid: m.published for aid, m in meta.items()}
         newest = when is not None and when.window is not None and when.window.newest
-        choice = choose(proposals, cal, published, newest)
+        choice = choose(proposals, cal, published, newest, asked)
         if choice is None:
             return _abstain(question, hits, "the reader found no answer in the closest passages", query)
         if choice.p_sentence < cal.abstain_below:
@@ -224,10 +256,7 @@ def _direct(
     if choice.p_short >= short_above:
         short = ShortAnswer(p.span.text, p.hit.passage.article_id, p.start, p.end, citation=1)
     sentence = AnswerSentence(squash(p.quote), (1,))
-    if short:
-        lead = lead_in(short.text, p.quote, choice.as_of)
-    else:
-        lead = f"As of {choice.as_of}: " if choice.as_of else ""
+    lead = lead_in(short.text, p.quote, choice.as_of) if short else as_of_lead(choice.as_of)
     return Answer(
         question=question,
         text=lead + sentence.text,

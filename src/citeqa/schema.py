@@ -154,7 +154,9 @@ class Answer:
     reason: str = ""  # why the assistant abstained (empty when it answered)
     query: str = ""  # the retrieval query actually used (differs for chat follow-ups)
     lead: str = ""  # the short answer before the sentences ("Kars. "), part of `text`
-    as_of: str = ""  # the day the answer speaks as of, when later articles changed an earlier account
+    # the day (its time too, for two reports of one day) the answer speaks as of, when later
+    # articles changed an earlier account
+    as_of: str = ""
     note: str = ""  # how the question's relative time was read ("this week" read as ...)
     mode: str = "extractive"  # "llm" when a language model wrote it (each sentence checked: llm.py)
     notice: str = ""  # one line when the language model could not be used and this is the fallback
