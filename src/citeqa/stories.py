@@ -15,7 +15,8 @@ Fused candidates are walked best first:
   other; both stay,
   and the answer prefers the latest account as of the question's day (answer_direct.choose);
 - every kept passage of a grouped article names the story's other copies that the question's scope
-  lets it see (`also_in`): an article published after `as_of` is not named either.
+  lets it see (`also_in`): an article published after `as_of` is not named either, nor an update
+  (a member whose figures differ from the cited article's).
 The caller fills back to k from deeper candidates, so collapsing copies never shrinks the sources.
 """
 
@@ -65,6 +66,7 @@ def one_copy_per_story(
     texts = kb.passage_texts_of(several)
     bodies = _Bodies(texts)
     visible = _visible(kb, groups.values(), allowed)
+    figures = _ArticleFigures(kb)
     kept: dict[str, list[int]] = {}  # canonical → the story's kept passages
     used: set[int] = set()
     out: list[Pick] = []
@@ -89,8 +91,32 @@ def one_copy_per_story(
             continue  # its text is gone (removed between the two reads)
         used.update((vid, cite))
         cited = owner[cite]
-        out.append(Pick(cite, score, tuple(m for m in group.others(cited) if m.article_id in visible)))
+        copies = tuple(m for m in group.others(cited) if m.article_id in visible)
+        out.append(Pick(cite, score, tuple(m for m in copies if figures.same(cited, m.article_id))))
     return out
+
+
+class _ArticleFigures:
+    """Whether one article of a story is an update of another: each gives a figure (in its middle,
+    as `_figures` reads them) that the other's whole text lacks, as a later run of the wire text
+    with a new toll does. A copy that only drops or adds a paragraph, a dateline or a footer is not.
+    An update is not named under 'also in'. Each article is read once."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.made: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+
+    def of(self, article_id: str) -> tuple[frozenset[str], frozenset[str]]:
+        """(the figures of its middle, all its figures)."""
+        if article_id not in self.made:
+            art = self.kb.get_article(article_id)
+            text = art.text if art is not None else ""
+            self.made[article_id] = (_figures(text), frozenset(_FIGURE.findall(text)))
+        return self.made[article_id]
+
+    def same(self, a: str, b: str) -> bool:
+        (core_a, all_a), (core_b, all_b) = self.of(a), self.of(b)
+        return not (core_a - all_b and core_b - all_a)
 
 
 class _Bodies:
