@@ -104,6 +104,29 @@ def test_unsupported_sentence_is_marked_with_its_invented_facts(qa, llm):
     assert [s.text for s in b.sentences] == ["The drills will be held in Kars."]
 
 
+def test_an_unsupported_sentence_stays_marked_wherever_the_answer_goes(qa, llm):
+    """The JSON's rendered "answer", the Markdown export, and what the model is shown of the
+    conversation next: the invented sentence is flagged in the first two and left out of the third."""
+
+    def reply(r):
+        n = passage_with(r, "be held in Kars")
+        return f"The drills will be held in Kars [{n}]. About 9,000 troops will take part [{n}]."
+
+    llm.script = reply
+    chat = qa.chat()
+    a = chat.ask(Q)
+    assert [s.supported for s in a.sentences] == [True, False]
+    assert a.to_dict()["answer"] == (
+        "The drills will be held in Kars. [1] About 9,000 troops will take part. "
+        "[unsupported: 9,000 in none of its sources]"
+    )
+    md = chat.to_markdown()
+    assert "~~About 9,000 troops will take part.~~ \\[unsupported: 9,000 in none of its sources\\]" in md
+    chat.ask("And when?")
+    shown = llm.requests[-1]["body"]["messages"]
+    assert shown[2] == {"role": "assistant", "content": "The drills will be held in Kars."}
+
+
 def test_uncited_sentence_gets_the_passage_that_supports_it(qa, llm):
     llm.script = lambda r: "The drills will be held in Kars."
     a = qa.ask(Q)

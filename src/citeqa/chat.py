@@ -35,7 +35,7 @@ from citeqa.answer_direct import lead_in
 from citeqa.config import Config
 from citeqa.dates import display_published
 from citeqa.llm import uses_llm
-from citeqa.markers import marked
+from citeqa.markers import marked, unsupported_mark
 from citeqa.schema import Answer, Citation
 from citeqa.text import STOPWORDS, content_terms, squash, words
 
@@ -287,7 +287,7 @@ class ChatSession:
             q = question.strip()
             prev = self.history[-1] if self.history else None
             if prev is not None:  # what a language model is shown of the conversation (llm.py)
-                scope = {**scope, "history": tuple((t.question, t.answer.text) for t in self.history)}
+                scope = {**scope, "history": tuple((t.question, _said(t.answer)) for t in self.history)}
             verdict = classify(q, prev) if q else NEW
             if prev is not None and verdict == FOLLOW_UP:
                 answer, follow = self._follow(q, prev, top_k, scope), True
@@ -365,16 +365,27 @@ def md_escape(text: str) -> str:
     return _MD_LIST_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", out)
 
 
+def _said(answer: Answer) -> str:
+    """What a language model is shown of an earlier answer: a written one without the sentences its
+    citations didn't support (shown again, the model would build on what it invented)."""
+    if answer.mode != "llm":
+        return answer.text
+    return " ".join(s.text for s in answer.sentences if s.supported is not False)
+
+
 def _answer_markdown(answer: Answer) -> str:
     """The short answer in bold (as the page shows it first), then the answer's sentences, escaped,
-    each followed by its own unescaped [n] markers."""
+    each followed by its own unescaped [n] markers; a written sentence its citation doesn't support
+    struck through, as the page shows it, and flagged."""
     if not answer.sentences:  # an abstention: "The articles don't say who ..."
         return md_escape(answer.text)
     # "**Kars.**": the answer's own lead when it has one, else the short answer as a sentence.
     lead = answer.lead.strip() or (lead_in(answer.short.text, "").strip() if answer.short is not None else "")
     out = [f"**{md_escape(lead)}**"] if lead else []
     for s in answer.sentences:
-        out.append(marked(md_escape(s.text), s.citations))
+        text = md_escape(s.text) if s.supported is not False else f"~~{md_escape(s.text)}~~"
+        flag = unsupported_mark(s).strip()
+        out.append(marked(text, s.citations) + (f" {md_escape(flag)}" if flag else ""))
     return " ".join(out)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from citeqa.config import Config
 from citeqa.dates import display_published
-from citeqa.markers import cited_text, marked
+from citeqa.markers import cited_text
 from citeqa.schema import Answer, StoryCopy
 from citeqa.scope import day
 from citeqa.text import squash
@@ -19,7 +19,7 @@ def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-d
     # out=None prints to the current sys.stdout (a default bound at import would miss redirection).
     if answer.notice:  # the language model could not be used: this is the extractive answer
         print(f"({answer.notice})", file=out)
-    print(answer_text(answer), file=out)
+    print(cited_text(answer), file=out)
     if answer.note:  # how relative time in the question was read
         print(f"({answer.note})", file=out)
     if answer.citations:
@@ -71,21 +71,6 @@ def scope_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--since", metavar="DATE", help="only articles published on or after this day")
     p.add_argument("--until", metavar="DATE", help="only articles published on or before this day")
-
-
-def answer_text(answer: Answer) -> str:
-    """The answer with its markers; a written one (language-model mode) says which of its sentences
-    its citation doesn't support, and what in them no cited passage holds."""
-    if answer.mode != "llm":
-        return cited_text(answer)
-    out = []
-    for s in answer.sentences:
-        text = marked(s.text, s.citations)
-        if s.supported is False:
-            missing = f": {', '.join(s.flagged)} in none of its sources" if s.flagged else ""
-            text += f" [unsupported{missing}]"
-        out.append(text)
-    return " ".join(out)
 
 
 def llm_options(p: argparse.ArgumentParser) -> None:
