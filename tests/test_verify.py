@@ -81,3 +81,36 @@ def test_an_uncited_sentence_gets_the_source_that_supports_it() -> None:
 def test_no_sources_or_no_words_is_unsupported() -> None:
     assert not check("Kars.", []).supported
     assert not check("...", [_source()]).supported
+
+
+def test_a_made_up_name_first_in_a_sentence_is_flagged_a_common_word_is_not() -> None:
+    assert unfound_facts("Putin said the drills will be held in Kars.", [_source()]) == ("Putin",)
+    assert unfound_facts("Officials said the drills will be held in Kars.", [_source()]) == ()
+    assert unfound_facts("Troops will take part in the drills.", [_source()]) == ()  # "troops" is there
+
+
+def test_may_inside_a_sentence_is_the_month() -> None:
+    assert unfound_facts("The exercise ends in May.", [_source()]) == ("May",)
+    assert unfound_facts("May the drills end soon.", [_source()]) == ()  # first: the verb
+    assert unfound_facts("The exercise ends in June.", [_source()]) == ()
+
+
+def test_a_sentence_that_negates_its_source_is_unsupported_either_way() -> None:
+    v = check("The drills will not be held in Kars.", [_source()])
+    assert v.negation and not v.supported and v.coverage >= COVERAGE
+    said_not = Source("The drills will not be held in Kars, officials said.", 0)
+    v = check("The drills will be held in Kars.", [said_not])
+    assert v.negation and not v.supported
+    assert check("The drills won't be held in Kars.", [said_not]).supported
+    # a "not" about something else in the window is no contradiction
+    elsewhere = Source("It was not a surprise. The drills will be held in Kars, officials said.", 0)
+    assert check("Officials said the drills will be held in Kars.", [elsewhere]).supported
+
+
+def test_the_articles_date_is_evidence_for_a_date() -> None:
+    dated = Source(
+        ARTICLE[START:], START, tuple(split_sentences(ARTICLE, START)), "Drills", "2023-04-18T11:09:00+04:00"
+    )
+    for sentence in ("The drills were announced on 18 April 2023.", "It was reported on 2023-04-18."):
+        assert unfound_facts(sentence, [dated]) == ()
+        assert unfound_facts(sentence, [_source()]) != ()

@@ -145,7 +145,8 @@ def verified(
 
 def _source(hit: Hit, meta: Mapping[str, ArticleMeta]) -> Source:
     p = hit.passage
-    return Source(p.text, p.start, p.sentences, meta.get(p.article_id, ArticleMeta()).title)
+    m = meta.get(p.article_id, ArticleMeta())
+    return Source(p.text, p.start, p.sentences, m.title, m.published)
 
 
 def write(

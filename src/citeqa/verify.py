@@ -6,19 +6,27 @@ share of its content words (text.content_terms: stemmed, function words dropped)
 window. The best window is the supporting quote; the sentence is supported when
 
 - its coverage is at least `COVERAGE` (chosen on training data only, bench/verifier_bench.py), and
-- every number, name and date it holds appears in one of its cited passages (or their titles):
-  the commonest way a model invents is a figure or a name the sources never gave. Those it can't
-  find are `unfound` (the page and the JSON flag them).
+- every number, name and date it holds appears in one of its cited passages (or their titles and
+  dates): the commonest way a model invents is a figure or a name the sources never gave. Those it
+  can't find are `unfound` (the page and the JSON flag them). A sentence's first word is a name
+  when it is not a common word (models/common_words.txt, bench/common_words.py: "Putin said", not
+  "Officials said"); "May" inside a sentence is the month;
+- it doesn't negate what its supporting window says, nor the reverse ("not", "never", "no",
+  "n't" reaching a word of the other within NEGATION_REACH words): "the drills will not be held in
+  Kars" shares every other word with the sentence that says they will.
 
 Pure and fast: no model. bench/verifier_bench.py measures it on SQuAD dev half B.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from citeqa.schema import Span
 from citeqa.text import STOPWORDS, content_terms, stem, words
@@ -56,17 +64,28 @@ _VAGUE_NUMBERS = frozenset({"zero", "one", "hundred", "thousand", "dozen"})
 _NOT_NAMES = STOPWORDS | frozenset(
     "i monday tuesday wednesday thursday friday saturday sunday mr mrs ms dr however yes".split()
 )
+_NEGATIONS = frozenset("not no never neither nor cannot n't".split())
+_COMMON_WORDS = Path(__file__).resolve().parent / "models" / "common_words.txt"
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """Words written in lower case away from a sentence's start (bench/common_words.py)."""
+    lines = _COMMON_WORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
 
 
 @dataclass(frozen=True)
 class Source:
     """A cited passage as evidence: its text, where it starts in its article, its sentence spans
-    (article offsets, as `Passage.sentences`) and its article's title (names often live there)."""
+    (article offsets, as `Passage.sentences`), its article's title (names often live there) and
+    date."""
 
     text: str
     start: int
     sentences: tuple[Span, ...] = ()
     title: str = ""
+    published: str = ""  #: its article's date (the model is shown it beside the passage)
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,7 @@ class Support:
     end: int = 0
     quote: str = ""
     unfound: tuple[str, ...] = ()  #: numbers, names, dates found in none of the sources
+    negation: bool = False  #: the sentence says "not" where its window doesn't, or the reverse
 
 
 def fold(token: str) -> str:
@@ -116,7 +136,8 @@ def _scaled(value: str, scale: str) -> str:
 def facts(text: str) -> list[tuple[str, frozenset[str]]]:
     """The numbers, names and dates of a sentence: (as written, the forms that would match it).
     A capitalised word starts a name unless it is a function word; the sentence's first word counts
-    only inside a run of capitalised words ("Denver Broncos won", not "Officials said")."""
+    when it is not a common word or starts a run of capitalised words ("Putin said", "Denver Broncos
+    won", not "Officials said")."""
     toks = [(m.group(0), m.start()) for m in _TOKEN.finditer(text)]
     out: list[tuple[str, frozenset[str]]] = []
     for i, (tok, at) in enumerate(toks):
@@ -128,14 +149,16 @@ def facts(text: str) -> list[tuple[str, frozenset[str]]]:
                 forms |= {f for f in (_scaled(next(iter(forms)), nxt),) if f}
             out.append((tok, frozenset(forms)))
             continue
-        if not tok[:1].isupper() or low in _NOT_NAMES:
+        if not tok[:1].isupper():
             continue
         before = text[:at].rstrip()
         initial = not before or before[-1] in '.!?:;"“(['
+        if low in _NOT_NAMES and (initial or low != "may"):  # "in May": the month, not the verb
+            continue
         nxt_cap = (
             i + 1 < len(toks) and toks[i + 1][0][:1].isupper() and toks[i + 1][0].lower() not in _NOT_NAMES
         )
-        if initial and not nxt_cap:
+        if initial and not nxt_cap and low in common_words():
             continue
         out.append((tok, frozenset({stem(w) for w in words(fold(tok))})))
     return out
@@ -161,8 +184,40 @@ def unfound_facts(sentence: str, sources: Sequence[Source]) -> tuple[str, ...]:
     """The numbers, names and dates of `sentence` that none of `sources` (text or title) holds."""
     have: set[str] = set()
     for s in sources:
-        have |= _evidence_forms(f"{s.title}\n{s.text}")
+        have |= _evidence_forms(f"{s.title}\n{s.text}\n{_date_words(s.published)}")
     return tuple(dict.fromkeys(tok for tok, forms in facts(sentence) if not forms & have))
+
+
+def _date_words(published: str) -> str:
+    """ "2023-04-18 18 April 2023" for a stored date: how a model may write the date it was shown."""
+    try:
+        d = dt.date.fromisoformat(published[:10])
+    except ValueError:
+        return ""
+    return f"{d.isoformat()} {d.day} {d.strftime('%B')} {d.year}"
+
+
+# How many words after "not" it reaches ("not be held": "held").
+NEGATION_REACH = 3
+
+
+def negated_terms(text: str) -> set[str]:
+    """The content terms a "not" (never, no, n't, cannot) reaches in `text`: "will not be held in
+    Kars" -> {"held"}; what a negation elsewhere in a passage says about other things is left out."""
+    toks = words(text)
+    out: set[str] = set()
+    for i, w in enumerate(toks):
+        if w in _NEGATIONS or w.endswith("n't"):
+            out |= set(content_terms(" ".join(toks[i + 1 : i + 1 + NEGATION_REACH])))
+    return out
+
+
+def negation_differs(sentence: str, window: str) -> bool:
+    """Whether the sentence negates what its window says, or the reverse: a term one of them
+    negates is a term of the other that it doesn't negate."""
+    s_terms, w_terms = set(content_terms(sentence)), set(content_terms(window))
+    s_neg, w_neg = negated_terms(sentence), negated_terms(window)
+    return bool((s_neg & w_terms) - w_neg or (w_neg & s_terms) - s_neg)
 
 
 def windows(source: Source) -> list[tuple[int, int]]:
@@ -196,7 +251,10 @@ def check(sentence: str, sources: Sequence[Source], threshold: float = COVERAGE)
     cov, _, neg_i, a, b = best
     src = sources[-neg_i]
     quote = src.text[a - src.start : b - src.start]
-    return Support(cov >= threshold and not unfound, cov, -neg_i, a, b, quote, unfound)
+    flipped = negation_differs(sentence, quote)
+    return Support(
+        cov >= threshold and not unfound and not flipped, cov, -neg_i, a, b, quote, unfound, flipped
+    )
 
 
 def best_source(sentence: str, sources: Sequence[Source], threshold: float = COVERAGE) -> Support:
@@ -206,4 +264,4 @@ def best_source(sentence: str, sources: Sequence[Source], threshold: float = COV
     if not verdicts:
         return Support(False, 0.0, unfound=tuple(t for t, _ in facts(sentence)))
     v, i = max(verdicts, key=lambda vi: (vi[0].supported, vi[0].coverage, -len(vi[0].unfound), -vi[1]))
-    return Support(v.supported, v.coverage, i if v.source >= 0 else -1, v.start, v.end, v.quote, v.unfound)
+    return replace(v, source=i if v.source >= 0 else -1)
