@@ -230,6 +230,8 @@ BEGAN = "The drills began."
         ("h.rss", docmaker.rss(), "2024-03-05T14:30:00+01:00"),
         ("i.pdf", docmaker.pdf([[BEGAN]], info={"/CreationDate": "D:20240305143000+01'00'"}), T),
         ("j.docx", docmaker.docx([BEGAN], created=dt.datetime(2024, 3, 5, 13, 30)), "2024-03-05T13:30:00Z"),
+        ("k.json", json.dumps({"text": BEGAN, "published": 1709645400}), "2024-03-05T13:30:00Z"),  # Unix time
+        ("l.txt", "date: 5 March 2024 14:30 CET\n\nThe drills began.", T),  # a zone abbreviation
     ],
 )  # fmt: skip
 def test_every_kind_of_source_gives_its_date(
@@ -245,11 +247,75 @@ def test_every_kind_of_source_gives_its_date(
         ("a.txt", "date: the day after\n\nThe drills began.", "a.txt: the day after"),
         ("c.md", "---\ndate: soon\n---\nThe drills began.", "c.md: soon"),
         ("e.jsonl", '{"text": "x"}\n{"text": "The drills began.", "published": "n/a"}', "e.jsonl:2: n/a"),
+        ("f.txt", "date: 07/05/2024\n\nThe drills began.", "f.txt: 07/05/2024"),  # day/month order unknown
+        ("g.json", json.dumps({"text": BEGAN, "published": [2024, 3, 5]}), "g.json: [2024, 3, 5]"),
     ],
 )
 def test_an_unreadable_date_is_noted_never_fatal(tmp_path: Path, name: str, content: str, where: str) -> None:
     articles, skipped, notes = read_noting(write(tmp_path / name, content))
     assert skipped == [] and articles[-1].published == "" and notes == [where]
+
+
+def full_notes(*paths: Path) -> tuple[list[Article], list[Skipped], list[str]]:
+    """read_paths, plus the date notes it gave as `citeqa ingest` words them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DateNote)
+        articles, skipped = read_paths(list(paths))
+    return articles, skipped, [str(w.message) for w in caught if isinstance(w.message, DateNote)]
+
+
+@pytest.mark.parametrize(
+    ("record", "published", "note"),
+    [
+        ({"published": 1715077800}, "2024-05-07T10:30:00+00:00", ""),  # it was skipped: "must be a string"
+        ({"date": 1715077800000}, "2024-05-07T10:30:00+00:00", ""),  # milliseconds
+        (
+            {"published": True},
+            "",
+            "j1.json: unreadable date true (a true/false value, not text or a number); "
+            "ingested without a date",
+        ),
+        (
+            {"published": {"$date": "2024-05-07"}},
+            "",
+            'j1.json: unreadable date {"$date": "2024-05-07"} (a JSON object, not text or a number); '
+            "ingested without a date",
+        ),
+        (
+            {"published": "7 May 2024 14:00 IST"},
+            "2024-05-07T14:00:00",
+            "j1.json: ambiguous time zone 'IST' (India +05:30, Ireland +01:00 or Israel +02:00) in "
+            "'7 May 2024 14:00 IST'; the time is kept without a zone",
+        ),
+        (
+            {"published": "07/05/2024"},
+            "",
+            "j1.json: ambiguous date '07/05/2024' (day/month order unknown: 2024-05-07 or 2024-07-05); "
+            "ingested without a date",
+        ),
+    ],
+)
+def test_a_json_articles_odd_date_keeps_the_article_and_is_noted(
+    tmp_path: Path, record: dict[str, object], published: str, note: str
+) -> None:
+    path = write(tmp_path / "j1.json", json.dumps({"title": "Drills", "text": BEGAN, **record}))
+    [article], skipped, notes = full_notes(path)
+    assert skipped == [] and (article.title, article.published) == ("Drills", published)
+    assert notes == ([note] if note else [])
+
+
+@pytest.mark.parametrize(
+    ("zone", "published", "note"),
+    [
+        ("CET", "2024-03-06T09:00:00+01:00", ""),  # it was stored without a zone, and silently
+        ("XYZ", "2024-03-06T09:00:00", "time zone 'XYZ' not understood in 'Wed, 06 Mar 2024 09:00:00 XYZ'"),
+    ],
+)
+def test_a_feed_entrys_zone_abbreviation(tmp_path: Path, zone: str, published: str, note: str) -> None:
+    feed = write(tmp_path / "wire.xml", docmaker.rss(f"Wed, 06 Mar 2024 09:00:00 {zone}"))
+    articles, _, notes = full_notes(feed)
+    assert [a.published for a in articles] == ["2024-03-05T14:30:00+01:00", published]
+    assert notes == ([f"wire.xml entry 2: {note}; the time is kept without a zone"] if note else [])
 
 
 # --- citations into extracted text (the real model) ---------------------------------------------

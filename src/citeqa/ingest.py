@@ -8,8 +8,9 @@ it returns what it could read plus one `Skipped` per file, record or URL it coul
 
 Files are UTF-8 (the fast path), else UTF-16/32 with a byte-order mark, else the legacy encoding that
 charset-normalizer recognises (Windows-1252, Latin-1, Windows-1251, ...); each file read in another
-encoding than UTF-8 is noted with an `EncodingNote` warning, and each date that could not be read
-with a `DateNote` (the article is kept, without a date); `citeqa ingest` reports both per file.
+encoding than UTF-8 is noted with an `EncodingNote` warning, and each date that could not be read,
+or only in part, with a `DateNote` (the article is kept, with what could be read of its date);
+`citeqa ingest` reports both per file.
 Dates are stored in ISO 8601 (citeqa.dates).
 """
 

@@ -14,7 +14,7 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping
 
-from citeqa.dates import DateNote, iso_published
+from citeqa.dates import DateNote, iso_published, read_published
 from citeqa.errors import InputError
 from citeqa.schema import Article, Skipped
 
@@ -72,12 +72,13 @@ def meta_str(value: object) -> str:
 
 
 def published_of(value: object, where: str) -> str:
-    """The stored form of a source's date (citeqa.dates); a date that is there but can't be read
-    gives "" and a `DateNote` naming `where`, never an error."""
-    found = iso_published(value)
-    if not found and (shown := meta_str(value)):
-        warnings.warn(DateNote(where, shown), stacklevel=3)
-    return found
+    """The stored form of a source's date (citeqa.dates); a date that is there but can't be read, or
+    only in part (a time zone it does not know), gives what could be read and a `DateNote` naming
+    `where`, never an error."""
+    reading = read_published(value)
+    if reading.problem:
+        warnings.warn(DateNote(where, reading.value, reading.problem), stacklevel=3)
+    return reading.stored
 
 
 def build_article(

@@ -108,12 +108,10 @@ def _text_of(value: object, detail: object) -> str:
 
 def _entry_date(entry: Mapping[str, object], path: str, n: int) -> str:
     """The entry's own date string (its offset kept), else feedparser's UTC reading of it; a date
-    neither can read is noted (`DateNote`) and left out."""
+    neither can read is noted (`DateNote`) and left out, as is a time zone the first can't read."""
     for key in ("published", "updated", "created"):
         if raw := meta_str(entry.get(key)):
-            return (
-                iso_published(raw)
-                or iso_published(entry.get(f"{key}_parsed"))
-                or published_of(raw, f"{path} entry {n}")
-            )
+            if not iso_published(raw) and (parsed := iso_published(entry.get(f"{key}_parsed"))):
+                return parsed
+            return published_of(raw, f"{path} entry {n}")
     return ""

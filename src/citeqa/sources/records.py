@@ -1,7 +1,8 @@
 """Records: .json (an object, a list, or {"articles": [...]}), .jsonl (one object a line) and dicts.
 
 A record has `text` (or `body` / `content`) and optional `id`, `title`, `url`, `source` and
-`published` (or `date`). Each malformed record or line skips only itself.
+`published` (or `date`: a string, or a number for a Unix time). Each malformed record or line skips
+only itself; a date that can't be read only drops the date, with a note.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from citeqa.sources.article import Item, build_article
 def from_record(record: object, *, default_id: str, path: str, where: str = "") -> Article:
     if not isinstance(record, Mapping):
         raise InputError(f"expected a JSON object with a 'text' field, got {type(record).__name__}")
-    for key in ("id", "title", "url", "source", "published", "date", "text", "body", "content"):
+    # `published` and `date` may be anything: a number is a Unix time, and any date that can't be
+    # read is a note (citeqa.dates), never a reason to lose the article.
+    for key in ("id", "title", "url", "source", "text", "body", "content"):
         value = record.get(key)
         if value is not None and not isinstance(value, str) and not (key == "id" and type(value) is int):
             raise InputError(f"field {key!r} must be a string, got {type(value).__name__}")
