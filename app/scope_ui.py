@@ -7,6 +7,7 @@ Library's "Ask about" buttons add an article to it. Their values go with every q
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from citeqa.assistant import Assistant
+from citeqa.errors import InputError
 from citeqa.kb import ArticleInfo
 from citeqa.scope import day
 from citeqa.text import plural
@@ -51,15 +53,51 @@ def kwargs(as_of: object, articles: object, sources: object) -> dict[str, Any]:
     }
 
 
-def summary(as_of: object, articles: object, sources: object) -> str:
-    """One line (HTML, escaped) under the question box while a scope is on ("" when it is off)."""
+def summary(as_of: object, articles: object, sources: object, typed: object = None) -> str:
+    """One line (HTML, escaped) under the question box while a scope is on ("" when it is off), and
+    a warning under it while the As of box holds something that is not a date.
+
+    `typed` is the text the box shows, read in the browser (scripts.AS_OF_TYPED_JS): Gradio's date box
+    keeps showing text it refuses ("tomorrow", "5 May 2024") but never sends it, so without this the
+    line would go on saying the last day it took while the box shows something else."""
+    text = str(as_of or "").strip()
+    usable = _is_day(text)
     parts = []
-    if as_of:
-        parts.append(f"as of {str(as_of)[:10]}")
+    if text and usable:
+        parts.append(f"as of {text[:10]}")
     if articles:
         parts.append(plural(len(list(articles)), "article"))  # type: ignore[call-overload]
     if sources:
         parts.append("from " + ", ".join(map(str, sources)))  # type: ignore[call-overload]
-    if not parts:
+    html = '<div class="cq-scope-line">Scope: ' + escape(" · ".join(parts)) + "</div>" if parts else ""
+    warning = _warning(str(typed or "").strip(), text, usable)
+    if warning:
+        html += '<div class="cq-scope-line cq-scope-warn" role="alert">' + escape(warning) + "</div>"
+    return html
+
+
+# What Gradio 6's date box (include_time=False) takes, as its own script checks it: a day, "now" or
+# "now - 3d", or nothing. It sends only these; anything else stays in the box, unsent.
+BOX_TAKES = re.compile(r"\d{4}-\d{2}-\d{2}|(?:\s*now\s*(?:-\s*\d+\s*[dmhs])?)?\s*")
+
+
+def _is_day(text: str) -> bool:
+    try:
+        day(text, "the As of date")
+    except InputError:
+        return False
+    return True
+
+
+def _warning(typed: str, as_of: str, usable: bool) -> str:
+    """What is wrong with the As of box and which day questions use; "" when nothing is."""
+    shown = typed if typed and not BOX_TAKES.fullmatch(typed) else as_of
+    if not usable:  # the box took a day that does not exist ("2024-02-30"): `kwargs` refuses it
+        why = f"“{shown}” in As of is not a date (YYYY-MM-DD)"
+        return why + ": questions are refused until it is corrected or cleared."
+    if shown == as_of:
         return ""
-    return '<div class="cq-scope-line">Scope: ' + escape(" · ".join(parts)) + "</div>"
+    use = (
+        f"questions are still asked as of {as_of[:10]}" if as_of else "questions are asked with no As of day"
+    )
+    return f"“{shown}” in As of is not a date (YYYY-MM-DD), so it is not used: {use}."

@@ -112,3 +112,32 @@ if (!zone.dataset.cqDrop) {
   });
 }
 """
+
+# Gradio's date box neither takes nor sends text that is not a date ("tomorrow"): it keeps showing it
+# while questions use the last day it took. Leaving the box redraws the scope line, which reads what
+# the box shows (AS_OF_TYPED_JS) and says so. (Enter is the box's own submit event.) The listener is
+# on the document because the box is in the Scope panel, drawn only once the panel opens.
+SCOPE_LINE_JS = """
+const left = (e) => {
+  if (!element.isConnected) { document.removeEventListener('focusout', left); return; }
+  if (e.target.matches && e.target.matches('#cq-as-of input')) trigger('input');
+};
+document.addEventListener('focusout', left);
+"""
+
+# The scope line's events: the handler gets the text the As of box shows as its last input (null
+# while the box is not drawn), besides the value Gradio took.
+AS_OF_TYPED_JS = """
+(as_of, articles, sources, typed) =>
+  [as_of, articles, sources, document.querySelector('#cq-as-of input')?.value ?? null]
+"""
+
+# Clear scope empties the As of box's text too: Gradio leaves text it never took in the box when
+# its value does not change (nothing taken, then cleared).
+CLEAR_AS_OF_JS = """
+() => {
+  const box = document.querySelector('#cq-as-of input');
+  if (box && box.value) { box.value = ''; box.dispatchEvent(new Event('input', {bubbles: true})); }
+  return [];
+}
+"""

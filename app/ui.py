@@ -20,7 +20,16 @@ import gradio as gr
 from citeqa.assistant import Assistant
 from citeqa_app import llm_stream, render, render_library, scope_ui, storage
 from citeqa_app.handlers import ChatPage
-from citeqa_app.scripts import ARTICLE_JS, CHAT_JS, DROP_JS, LIBRARY_JS, SOURCES_JS
+from citeqa_app.scripts import (
+    ARTICLE_JS,
+    AS_OF_TYPED_JS,
+    CHAT_JS,
+    CLEAR_AS_OF_JS,
+    DROP_JS,
+    LIBRARY_JS,
+    SCOPE_LINE_JS,
+    SOURCES_JS,
+)
 from citeqa_app.sessions import Conversation
 from citeqa_app.uploads import ALLOWED_SUFFIXES, UploadLimits, megabytes
 
@@ -130,7 +139,7 @@ def build_app(
                             elem_id="cq-export",
                         )
                         new_chat = gr.Button("New conversation", size="sm", scale=0, elem_id="cq-new-chat")
-                    scope_line = gr.HTML("", js_on_load=None, elem_id="cq-scope-line")
+                    scope_line = gr.HTML("", js_on_load=SCOPE_LINE_JS, elem_id="cq-scope-line")
                     with gr.Accordion(
                         "Scope", open=False, elem_classes="cq-settings", elem_id="cq-scope"
                     ) as scope_box:
@@ -272,15 +281,25 @@ def build_app(
         )
         # The lists' choices follow the library: refreshed whenever the panel opens.
         scope_box.expand(lambda: scope_ui.choices(qa), None, [scope_articles, scope_sources], queue=False)
+        # Carries the text the As of box shows (AS_OF_TYPED_JS fills it in) to the scope line.
+        as_of_typed = gr.Textbox(visible=False)
         gr.on(
-            [as_of.change, scope_articles.change, scope_sources.change],
+            [as_of.change, as_of.submit, scope_line.input, scope_articles.change, scope_sources.change],
             scope_ui.summary,
-            scope_in,
+            [*scope_in, as_of_typed],
             scope_line,
+            js=AS_OF_TYPED_JS,
             queue=False,
             show_progress="hidden",
         )
-        clear_scope.click(lambda: (None, [], []), None, scope_in, queue=False, show_progress="hidden")
+        clear_scope.click(
+            lambda: (None, [], [], ""),
+            None,
+            [*scope_in, scope_line],
+            js=CLEAR_AS_OF_JS,
+            queue=False,
+            show_progress="hidden",
+        )
         demo.load(
             page.on_load,
             stored,

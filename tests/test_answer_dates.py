@@ -159,10 +159,23 @@ def test_eval_honours_each_questions_day_and_splits_timed_questions(dated_kb, tm
     ]
     qs = tmp_path / "dated.jsonl"
     qs.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert main(["eval", str(qs), "--kb", str(dated_kb), "--out", str(tmp_path / "run"), "--json"]) == 0
-    m = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(qs), "--kb", str(dated_kb), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert m["answer_hit"] == 1.0 and m["n_timed"] == 2.0
     assert m["answer_hit_timed"] == 1.0 and m["answer_hit_untimed"] == 1.0
+    summary = capsys.readouterr().out.splitlines()  # the split is in the text summary too, under answer_hit
+    at = next(i for i, line in enumerate(summary) if line.split()[:1] == ["answer_hit"])
+    assert summary[at + 1].split() == [
+        "answer_hit_timed",
+        "1.0000",
+        "(2",
+        "questions",
+        "with",
+        "a",
+        "time",
+        "expression)",
+    ]
+    assert summary[at + 2].split() == ["answer_hit_untimed", "1.0000", "(2", "questions", "without)"]
     results = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert [r["as_of"] for r in results] == ["2024-03-01", "2024-03-02", "2024-03-06", "2024-03-06"]
     bad = tmp_path / "bad.jsonl"

@@ -675,9 +675,21 @@ def test_scope_as_of_a_day_and_articles_picked_in_the_library(page, live):
             "document.querySelector('#cq-scope-line').textContent.includes('as of 2024-03-02')",
             timeout=10_000,
         )
+        # Text that is not a date stays in the box, unsent: the line says so, and which day is used.
+        day.fill("tomorrow")
+        day.blur()
+        page.wait_for_selector("#cq-scope-line .cq-scope-warn", timeout=10_000)
+        warning = page.inner_text("#cq-scope-line .cq-scope-warn")
+        assert warning == (
+            "“tomorrow” in As of is not a date (YYYY-MM-DD), so it is not used: "
+            "questions are still asked as of 2024-03-02."
+        )
         ask(page, question)
         answer = page.inner_text("#cq-chat .cq-bot.cq-final >> nth=-1")
         assert "19" in answer and "as of 2 March 2024" in answer and "27" not in answer
+        day.fill("2024-03-02")  # the day it already holds: Gradio sends nothing, the warning goes
+        day.press("Enter")
+        page.wait_for_selector("#cq-scope-line .cq-scope-warn", state="detached", timeout=10_000)
 
         # "Ask about" in the Library narrows the scope to that article and brings the chat back.
         page.get_by_role("tab", name="Library").click()
@@ -691,8 +703,12 @@ def test_scope_as_of_a_day_and_articles_picked_in_the_library(page, live):
         short = page.inner_text("#cq-chat .cq-bot.cq-final >> nth=-1 >> .cq-short")
         assert short.split() == ["ANSWER", "12"] and "Flood toll rises to 12" in answer
 
-        page.click("#cq-clear-scope")
+        day.fill("soon")
+        day.blur()
+        page.wait_for_selector("#cq-scope-line .cq-scope-warn", timeout=10_000)
+        page.click("#cq-clear-scope")  # empties the box's text as well as the scope
         page.wait_for_function("document.querySelector('#cq-scope-line').textContent.trim() === ''")
+        assert day.input_value() == ""
         ask(page, "How many people have died in the floods so far?")
         assert "27" in page.inner_text("#cq-chat .cq-bot.cq-final >> nth=-1")
     finally:

@@ -472,6 +472,54 @@ def test_gradio_hands_the_page_handlers_their_click(seed_qa):
         assert getattr(click, key) == "1:2", name
 
 
+def test_the_scope_line_says_when_the_as_of_box_holds_no_date_and_which_day_is_used():
+    from citeqa_app.scope_ui import summary
+
+    assert summary("2024-05-07", [], []) == '<div class="cq-scope-line">Scope: as of 2024-05-07</div>'
+    # Gradio's box keeps showing text it refused, and still holds the day it took before.
+    line = summary("2024-05-07", ["a1"], [], typed="tomorrow")
+    assert "Scope: as of 2024-05-07 · 1 article" in line and 'class="cq-scope-line cq-scope-warn"' in line
+    said = "“tomorrow” in As of is not a date (YYYY-MM-DD), so it is not used: "
+    assert said + "questions are still asked as of 2024-05-07." in line
+    line = summary(None, [], [], typed="7 May")
+    assert "Scope:" not in line
+    said = "“7 May” in As of is not a date (YYYY-MM-DD), so it is not used: "
+    assert said + "questions are asked with no As of day." in line
+    assert active_content(summary(None, [], [], typed=EVIL)) == [] and "&lt;script&gt;" in summary(
+        None, [], [], EVIL
+    )
+    # What the box takes and sends itself is not flagged: the day it holds is the one shown.
+    for typed in ("2024-05-07", "now", "now - 3d", "", None):
+        assert "cq-scope-warn" not in summary("2024-05-07", [], [], typed), typed
+    assert summary(None, [], [], typed="") == ""
+    # A day that does not exist gets through the box; asking with it is refused, and the line says so.
+    line = summary("2024-02-30", [], [], typed="2024-02-30")
+    assert "as of" not in line and "questions are refused until it is corrected or cleared" in line
+
+
+def test_a_day_that_does_not_exist_is_refused_when_asking(chat_page):
+    tab = SimpleNamespace(session_hash="t")
+    with pytest.warns(UserWarning, match="As of date must be a date like 2024-03-05, got '2024-02-30'"):
+        steps = _run(chat_page.chat("Where will the drills be held?", 5, "2024-02-30", [], [], tab))
+    assert len(steps) == 1 and chat_page.conversations.get(tab).turns == []
+
+
+def test_the_scope_line_reads_what_the_as_of_box_shows(seed_qa):
+    """Leaving the box, Enter and every scope change redraw the line with the box's text (the page's
+    script reads it); Clear empties the box's text too."""
+    from citeqa_app import scope_ui
+    from citeqa_app.ui import build_app
+
+    demo = build_app(seed_qa)
+    ids = {i: getattr(b, "elem_id", None) for i, b in demo.blocks.items()}
+    line = next(fn for fn in demo.fns.values() if fn.fn is scope_ui.summary)
+    assert "#cq-as-of input" in line.js and len(line.inputs) == 4
+    triggers = {(ids[block], event) for block, event in line.targets}
+    assert {("cq-as-of", "change"), ("cq-as-of", "submit"), ("cq-scope-line", "input")} <= triggers
+    scope_line = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "cq-scope-line")
+    assert "focusout" in scope_line.js_on_load and "trigger('input')" in scope_line.js_on_load
+
+
 def test_the_article_api_returns_every_field_with_path_called_file(chat_page):
     (row,) = chat_page.api_articles()
     assert list(row) == ["id", "title", "source", "published", "file", "passages", "chars"]

@@ -109,6 +109,20 @@ def test_eval_writes_sane_metrics_results_and_report(run_a):
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
 
 
+def test_the_summary_splits_answer_hit_only_when_questions_have_a_time_expression(run_a):
+    from citeqa.evaluate.cli import format_summary
+
+    r, _ = run_a
+    assert "answer_hit " in r.stdout and "_timed" not in r.stdout  # no "yesterday" in this set
+    flat = {"n_questions": 3.0, "answer_hit": 0.5, "n_timed": 3.0, "answer_hit_timed": 0.5}
+    flat["answer_hit_untimed"] = None  # every question has one: the other half is not measured
+    lines = format_summary(flat, {}).splitlines()
+    assert lines[2:] == [
+        "  answer_hit_timed            0.5000  (3 questions with a time expression)",
+        "  answer_hit_untimed               -  (0 questions without)",
+    ]
+
+
 def test_fail_under_exits_1_and_lists_only_the_misses(run_a):
     r, _ = run_a
     assert r.returncode == 1, r.stderr

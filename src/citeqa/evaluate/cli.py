@@ -210,4 +210,32 @@ def format_summary(flat: dict[str, object], ci: dict[str, tuple[float, float]]) 
         interval = f"  [{ci[name][0]:.4f}, {ci[name][1]:.4f}]" if name in ci else ""
         shown = f"{v:.1f}" if name.endswith("_ms") or name in ("seconds", "throughput_qps") else f"{v:.4f}"
         lines.append(f"  {name:<24}{shown:>10}{interval}")
+        if name == "answer_hit":
+            lines += _time_split(flat, count)
     return "\n".join(lines)
+
+
+def _time_split(flat: dict[str, object], count: int) -> list[str]:
+    """answer_hit over questions with and without a time expression ("yesterday", "this week").
+
+    News questions that depend on the day asked are the ones that go wrong quietly, so the split is
+    printed next to answer_hit; a set without such questions gets no extra lines (it would say nothing).
+    """
+    n = flat.get("n_timed")
+    timed = int(n) if isinstance(n, (int, float)) else 0
+    if not timed:
+        return []
+    out = []
+    for name, label in (
+        ("answer_hit_timed", f"{_questions(timed)} with a time expression"),
+        ("answer_hit_untimed", f"{_questions(count - timed)} without"),
+    ):
+        v = flat.get(name)
+        # null when none of those questions has a gold answer (all timed, or only unanswerable ones)
+        shown = f"{v:.4f}" if isinstance(v, (int, float)) else "-"
+        out.append(f"  {name:<24}{shown:>10}  ({label})")
+    return out
+
+
+def _questions(n: int) -> str:
+    return f"{n} question" if n == 1 else f"{n} questions"
