@@ -170,3 +170,13 @@ def test_a_written_answer_keeps_the_other_copies(qa):
     (cite,) = answer.citations
     assert cite.article_id == "wire" and [c.article_id for c in cite.also_in] == ["reuters", "local"]
     assert cite.to_dict()["also_in"][0]["article_id"] == "reuters"
+
+
+def test_the_markdown_export_names_the_other_copies(qa):
+    chat = qa.chat()
+    answer = chat.ask(QUESTION)
+    assert any(c.article_id == "wire" and c.also_in for c in answer.citations)
+    assert (
+        "Also in: Baku-Aktau ferry back in service (Reuters, 2024-03-05 09:00 +04:00), Ferry sails again"
+        in (chat.to_markdown())
+    )

@@ -392,4 +392,5 @@ def _answer_markdown(answer: Answer) -> str:
 def _citation_markdown(c: Citation) -> str:
     title = md_escape(c.title or c.article_id)
     date = f" ({md_escape(display_published(c.published))})" if c.published else ""
-    return f"- [{c.n}] **{title}**{date}: “{md_escape(c.quote)}”"
+    also = f" Also in: {md_escape(', '.join(x.label() for x in c.also_in))}." if c.also_in else ""
+    return f"- [{c.n}] **{title}**{date}: “{md_escape(c.quote)}”{also}"

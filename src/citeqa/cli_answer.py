@@ -10,7 +10,7 @@ from collections.abc import Callable
 from citeqa.config import Config
 from citeqa.dates import display_published
 from citeqa.markers import cited_text
-from citeqa.schema import Answer, StoryCopy
+from citeqa.schema import Answer
 from citeqa.scope import day
 from citeqa.text import squash
 
@@ -29,20 +29,13 @@ def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-d
         print(f"[{c.n}] {c.title or c.article_id}{date} ({c.article_id}, chars {c.start}-{c.end})", file=out)
         print(f'    "{squash(c.quote)}"', file=out)
         if c.also_in:  # the same story in other articles (near copies grouped at ingest)
-            print(f"    also in: {', '.join(map(copy_label, c.also_in))}", file=out)
+            print(f"    also in: {', '.join(x.label() for x in c.also_in)}", file=out)
     if answer.abstained and answer.reason:
         print(f"\nWhy: {answer.reason}.", file=out)  # the scores stay out of the answer's own words
     if answer.abstained and answer.hits:
         print("\nClosest passages:", file=out)
         for h in answer.hits[:3]:
             print(f"  {h.rank}. ({h.score:.2f}) {squash(h.passage.text)[:160]}", file=out)
-
-
-def copy_label(c: StoryCopy) -> str:
-    """ "Ferry back in service (Reuters, 2024-03-05)": title, then source and date when known."""
-    details = ", ".join(x for x in (c.source, display_published(c.published)) if x)
-    name = c.title or c.article_id
-    return f"{name} ({details})" if details else name
 
 
 def scope_args(args: argparse.Namespace) -> dict[str, object]:

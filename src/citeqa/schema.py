@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from citeqa.dates import display_published
 from citeqa.markers import cited_text
 from citeqa.text import plural
 
@@ -59,6 +60,12 @@ class StoryCopy:
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
+
+    def label(self) -> str:
+        """ "Ferry back in service (Reuters, 2024-03-05)": title, then source and date when known."""
+        details = ", ".join(x for x in (self.source, display_published(self.published)) if x)
+        name = self.title or self.article_id
+        return f"{name} ({details})" if details else name
 
 
 @dataclass(frozen=True)
