@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from citeqa.ingest import read_paths
-from citeqa.sources.web import USER_AGENT, FetchSettings, fetch, is_url, read_url
+from citeqa.sources.web import DOCX_TYPE, USER_AGENT, FetchSettings, fetch, is_url, read_url
 from tests import docmaker
 
 PAGE = (
@@ -37,6 +37,8 @@ class _Handler(BaseHTTPRequestHandler):
         "/feed": (200, "application/rss+xml", docmaker.rss().encode()),
         "/feed-as-html": (200, "text/html", docmaker.rss().encode()),  # a server that mislabels it
         "/report.pdf": (200, "application/pdf", docmaker.pdf([["The port grew by 12%."]])),
+        "/memo.docx": (200, DOCX_TYPE, docmaker.docx(["The harbour will reopen in May."])),
+        "/notes.docx": (200, "application/octet-stream", docmaker.docx(["The ferry sails at noon."])),
         "/cafe": (200, "text/html; charset=iso-8859-1", LATIN1.encode("latin-1")),
         "/logo.png": (200, "image/png", b"\x89PNG\r\n\x1a\n" + bytes(64)),
         "/sitemap.xml": (200, "application/xml", b"<?xml version='1.0'?><urlset></urlset>"),
@@ -135,6 +137,13 @@ def test_a_feed_url_gives_its_entries(server: str) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::citeqa.encoding.EncodingNote")
+def test_a_docx_url_by_its_type_or_by_its_name(server: str) -> None:
+    [(_, memo)] = read_url(f"{server}/memo.docx")
+    assert (memo.text, memo.url) == ("The harbour will reopen in May.", f"{server}/memo.docx")
+    [(_, notes)] = read_url(f"{server}/notes.docx")  # a server that doesn't know the type
+    assert notes.text == "The ferry sails at noon."
+
+
 def test_a_pdf_url_and_a_page_in_a_declared_charset(server: str) -> None:
     [(_, report)] = read_url(f"{server}/report.pdf")
     assert (report.text, report.url) == ("The port grew by 12%.", f"{server}/report.pdf")

@@ -23,13 +23,16 @@ from email.message import Message
 from citeqa.errors import InputError
 from citeqa.schema import Skipped
 from citeqa.sources.article import Item, url_id
-from citeqa.sources.documents import from_pdf
+from citeqa.sources.documents import from_docx, from_pdf
 from citeqa.sources.feeds import feed_root, from_feed, is_feed
 from citeqa.sources.html import page_article
 
 USER_AGENT = "citeqa/0.1 (offline question answering; fetches only the URLs its user gives)"
 _URL = re.compile(r"https?://[^\s/]", re.IGNORECASE)
 _PAGE_TYPES = ("text/html", "application/xhtml+xml")
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# Servers that don't know the DOCX type send one of these; the address's .docx then says what it is.
+_ZIP_TYPES = ("application/zip", "application/octet-stream", "")
 _XML_TYPES = (
     "application/xml",
     "text/xml",
@@ -154,6 +157,8 @@ def _read_response(given: str, got: Fetched) -> list[Item]:
         return from_feed(got.body, file_id=article_id, path=given, base_url=got.url)
     if kind == "application/pdf" or got.body.startswith(b"%PDF-"):
         return [(given, replace(from_pdf(got.body, file_id=article_id, stem="", path=given), url=got.url))]
+    if kind == DOCX_TYPE or (kind in _ZIP_TYPES and got.url.lower().endswith(".docx")):
+        return [(given, replace(from_docx(got.body, file_id=article_id, stem="", path=given), url=got.url))]
     root = feed_root(got.body).lower()
     untyped_html = kind in ("", "text/plain") and b"<html" in got.body[:4096].lower()
     if kind in _PAGE_TYPES or root == "html" or untyped_html:
