@@ -104,6 +104,17 @@ def test_unsupported_sentence_is_marked_with_its_invented_facts(qa, llm):
     assert [s.text for s in b.sentences] == ["The drills will be held in Kars."]
 
 
+@pytest.mark.parametrize(
+    "style", ["Kars ({}).", "Kars. ({})", "Kars [^{}].", "Kars【{}】.", "Kars (Passage {})."]
+)
+def test_other_citation_styles_cite_and_are_not_invented_numbers(qa, llm, style):
+    llm.script = lambda r: "The drills will be held in " + style.format(passage_with(r, "be held in Kars"))
+    a = qa.ask(Q)
+    assert a.mode == "llm" and not a.notice  # it was the fallback: the marker's digits were "invented"
+    assert [s.text for s in a.sentences] == ["The drills will be held in Kars."] and a.sentences[0].supported
+    assert a.sentences[0].flagged == () and "held in Kars" in a.citations[0].quote
+
+
 def test_uncited_sentence_gets_the_passage_that_supports_it(qa, llm):
     llm.script = lambda r: "The drills will be held in Kars."
     a = qa.ask(Q)

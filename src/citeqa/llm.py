@@ -2,7 +2,8 @@
 
 Off unless `Config.llm_url` names an OpenAI-compatible server (llm_client.py). The model is given
 the retrieved passages numbered [1]..[k], the conversation so far and the question, and asked to
-put the number of the passage after each sentence. Then each sentence it wrote is checked
+put the number of the passage after each sentence (llm_reply.py reads that and the other citation
+styles models write). Then each sentence it wrote is checked
 (verify.py) against the passages it cites, or, when it cites none (or only numbers that don't
 exist), against every passage, and gets the one that supports it best:
 - supported: its citation points at the exact sentence(s) of the passage that support it
@@ -17,15 +18,14 @@ sentence of the reply is supported, the answer is the extractive one, with a one
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from citeqa.answer import ArticleMeta, citation
-from citeqa.chunk import split_sentences
 from citeqa.config import Config
 from citeqa.errors import ConfigError
 from citeqa.llm_client import ChatClient, LLMError
+from citeqa.llm_reply import split_written
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit
 from citeqa.text import squash
 from citeqa.verify import Source, best_source, check
@@ -39,12 +39,6 @@ INSTRUCTIONS = (
     "Use only facts the passages state: no outside knowledge, no guesses. "
     "If the passages do not answer the question, say so in one sentence."
 )
-
-_MARK = re.compile(
-    r"\[\s*(?:(?:passage|source)\s*)?(\d{1,3}(?:\s*[,;]\s*(?:(?:passage|source)\s*)?\d{1,3})*)\s*\]", re.I
-)
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
-_LEADING = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")  # a list item's bullet
 
 
 def messages(
@@ -70,31 +64,6 @@ def messages(
     return out
 
 
-def split_written(text: str) -> list[tuple[str, tuple[int, ...]]]:
-    """The model's reply as (sentence without markers, the passage numbers it cites). Markers that
-    open a sentence ("… in Kars. [1] The …") belong to the sentence before them."""
-    out: list[tuple[str, list[int]]] = []
-    for span in split_sentences(text):
-        raw = text[span.start : span.end]
-        lead = re.match(rf"^(?:\s*{_MARK.pattern})+", raw, re.I)
-        if lead and out:
-            out[-1][1].extend(_numbers(lead.group(0)))
-            raw = raw[lead.end() :]
-        numbers = _numbers(raw)
-        clean = _SPACE_BEFORE_PUNCT.sub(r"\1", squash(_MARK.sub(" ", raw)))
-        clean = _LEADING.sub("", clean.replace("**", "")).strip()
-        if not any(ch.isalnum() for ch in clean):  # markers alone: the sentence before cites them
-            if out:
-                out[-1][1].extend(numbers)
-            continue
-        out.append((clean, numbers))
-    return [(s, tuple(dict.fromkeys(ns))) for s, ns in out]
-
-
-def _numbers(text: str) -> list[int]:
-    return [int(n) for m in _MARK.finditer(text) for n in re.findall(r"\d+", m.group(1))]
-
-
 def verified(
     question: str,
     text: str,
@@ -109,7 +78,7 @@ def verified(
     sentences: list[AnswerSentence] = []
     citations: list[Citation] = []
     numbered: dict[tuple[str, int, int], int] = {}
-    written = split_written(text)
+    written = split_written(text, passages=len(hits))
     for sentence, cited in written:
         valid = [n for n in cited if 1 <= n <= len(hits)]
         if valid:

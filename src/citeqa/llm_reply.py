@@ -1,0 +1,91 @@
+"""Reading what a language model wrote (llm.py then checks it): its sentences and the passage numbers
+each cites.
+
+The prompt asks for "[2]" after every sentence, but models write what they were trained on: "(2)",
+"[1-3]", "[^1]", "(source 1)", "【1】", "[1][2]", "[1, 2]". Each is read as a citation and taken out
+of the sentence (left in, its digits would be checked as numbers the passages don't hold). A
+parenthesised number is also what a sentence says ("Stage (2) of the drills", "John Smith (45)"), so
+a bare "(n)" is read as a marker only at the end of a sentence, before or after its full stop, and
+only when the model was given that many passages; a range only inside brackets or after "passages".
+"""
+
+from __future__ import annotations
+
+import re
+
+from citeqa.chunk import split_sentences
+from citeqa.text import squash
+
+MAX_RANGE = 20  # "[1-3]" cites 1, 2 and 3; "[1-300]" is no range of passages, so it cites 1 and 300
+
+_KEY = r"(?:passages?|sources?)\s*"
+_ITEM = rf"(?:{_KEY})?\^?\d{{1,3}}(?:\s*[-–—]\s*\d{{1,3}})?"
+_ITEMS = rf"{_ITEM}(?:\s*(?:[,;&]|\band\b)\s*{_ITEM})*"
+# Explicit markers, read wherever they are: brackets (also full-width, with a "†source" tail as
+# some hosted models write) and parentheses that say "passage" or "source".
+_EXPLICIT = re.compile(rf"\[\s*{_ITEMS}\s*\]|【\s*{_ITEMS}\s*(?:†[^】\n]*)?】|\(\s*{_KEY}{_ITEMS}\s*\)", re.I)
+_BARE = r"\(\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\)"
+_BARE_BEFORE_STOP = re.compile(rf"(?:\s*{_BARE})+(?=[.!?…]+[\"'”’]*(?:\s|$)|[ \t]*$)", re.M)
+_BARE_AFTER_STOP = re.compile(rf"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’]))(?:\s*{_BARE})+(?=\s|$|\[)")
+# A list numbered "(1) …", "(a) …": its parenthesised numbers are bullets, so none after a full
+# stop is read as a marker of the sentence before it.
+_ENUMERATED = re.compile(r"^\s*\((?:1|a|i)\)\s+\w", re.M | re.I)
+_FOOTNOTE = re.compile(r"^[ \t]*\[\^\d{1,3}\]:.*(?:\n|$)", re.M)  # "[^1]: …", a markdown footnote
+_MARK = re.compile(r"\[(\d{1,3}(?:, \d{1,3})*)\]")  # every marker, once normalised
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+_LEADING = re.compile(r"^(?:[-*•]|\d{1,2}[.)]|\([0-9a-z]{1,2}\))\s+")  # a list item's bullet
+
+
+def split_written(text: str, passages: int = 0) -> list[tuple[str, tuple[int, ...]]]:
+    """The model's reply as (sentence without markers, the passage numbers it cites). Markers that
+    open a sentence ("… in Kars. [1] The …") belong to the sentence before them. `passages`: how many
+    the model was given (0: not known), the most a bare "(n)" can cite."""
+    text = _normalised(text, passages)
+    out: list[tuple[str, list[int]]] = []
+    for span in split_sentences(text):
+        raw = text[span.start : span.end]
+        lead = re.match(rf"^(?:\s*{_MARK.pattern})+", raw)
+        if lead and out:
+            out[-1][1].extend(_numbers(lead.group(0)))
+            raw = raw[lead.end() :]
+        numbers = _numbers(raw)
+        clean = _SPACE_BEFORE_PUNCT.sub(r"\1", squash(_MARK.sub(" ", raw)))
+        clean = _LEADING.sub("", clean.replace("**", "")).strip()
+        if not any(ch.isalnum() for ch in clean):  # markers alone: the sentence before cites them
+            if out:
+                out[-1][1].extend(numbers)
+            continue
+        out.append((clean, numbers))
+    return [(s, tuple(dict.fromkeys(ns))) for s, ns in out]
+
+
+def _normalised(text: str, passages: int) -> str:
+    """The reply with every marker written "[1, 2]", the one form split_written reads."""
+    text = _FOOTNOTE.sub("", text)
+    text = _EXPLICIT.sub(lambda m: _marker(_cited(m.group(0))), text)
+
+    def bare(m: re.Match[str]) -> str:
+        numbers = [int(n) for n in re.findall(r"\d+", m.group(0))]
+        if passages and not all(1 <= n <= passages for n in numbers):
+            return m.group(0)  # "(45)" with five passages: part of the sentence
+        return " " + _marker(numbers)
+
+    text = _BARE_BEFORE_STOP.sub(bare, text)
+    return text if _ENUMERATED.search(text) else _BARE_AFTER_STOP.sub(bare, text)
+
+
+def _cited(marker: str) -> list[int]:
+    """The passage numbers of one marker, its ranges spelt out."""
+    out: list[int] = []
+    for a, b in re.findall(r"(\d{1,3})(?:\s*[-–—]\s*(\d{1,3}))?", marker):
+        lo, hi = int(a), int(b or a)
+        out += range(lo, hi + 1) if lo <= hi <= lo + MAX_RANGE else [lo, hi]
+    return list(dict.fromkeys(out))
+
+
+def _marker(numbers: list[int]) -> str:
+    return "[" + ", ".join(map(str, numbers)) + "]"
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for m in _MARK.finditer(text) for n in m.group(1).split(", ")]

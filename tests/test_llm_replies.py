@@ -1,0 +1,70 @@
+"""Reading what a language model wrote (citeqa.llm_reply): the citation
+styles models use besides the asked-for [n], without eating numbers that are part of a sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from citeqa.llm_reply import split_written
+
+
+@pytest.mark.parametrize(
+    ("reply", "cited"),
+    [
+        ("Kars hosts it (1).", (1,)),
+        ("Kars hosts it. (1)", (1,)),
+        ("Kars hosts it.(1)", (1,)),
+        ("Kars hosts it (1, 2).", (1, 2)),
+        ("Kars hosts it [1-3].", (1, 2, 3)),
+        ("Kars hosts it [1–3].", (1, 2, 3)),
+        ("Kars hosts it [Passages 1–2].", (1, 2)),
+        ("Kars hosts it [^1].", (1,)),
+        ("Kars hosts it.[^1][^2]", (1, 2)),
+        ("Kars hosts it (source 1).", (1,)),
+        ("Kars hosts it (Passage 2).", (2,)),
+        ("Kars hosts it (sources 1 and 3).", (1, 3)),
+        ("Kars hosts it【1】.", (1,)),
+        ("Kars hosts it 【2†source】.", (2,)),
+        ("Kars hosts it [1][2].", (1, 2)),
+        ("Kars hosts it [1, 2].", (1, 2)),
+        ("Kars hosts it [1; 2].", (1, 2)),
+    ],
+)
+def test_common_citation_styles_are_read_and_removed(reply, cited):
+    assert split_written(reply) == [("Kars hosts it.", cited)]
+
+
+def test_styles_mix_and_open_the_next_sentence():
+    assert split_written("Kars hosts it (1). It ends in June [2-3].") == [
+        ("Kars hosts it.", (1,)),
+        ("It ends in June.", (2, 3)),
+    ]
+    assert split_written("Kars hosts it. (1) It ends in June. (2)") == [
+        ("Kars hosts it.", (1,)),
+        ("It ends in June.", (2,)),
+    ]
+    assert split_written("Kars hosts it.\n\n(1)(2)") == [("Kars hosts it.", (1, 2))]
+    assert split_written("Kars hosts it.[^1]\n\n[^1]: The ceremony was held in Kars.") == [
+        ("Kars hosts it.", (1,))
+    ]  # a markdown footnote's definition is not a sentence of the answer
+
+
+def test_numbers_in_parentheses_that_are_content_stay():
+    # only a sentence's last parenthesis is a marker; a range only inside brackets
+    assert split_written("Stage (2) of the drills starts in Kars [1].") == [
+        ("Stage (2) of the drills starts in Kars.", (1,))
+    ]
+    assert split_written("The victim, John Smith (45), was hurt [2].") == [
+        ("The victim, John Smith (45), was hurt.", (2,))
+    ]
+    assert split_written("Turkiye won 1-3 (2-1 at half time) [1].") == [
+        ("Turkiye won 1-3 (2-1 at half time).", (1,))
+    ]
+    # a number above the passages the model was given is not a citation of one
+    assert split_written("He was aged (45).", passages=5) == [("He was aged (45).", ())]
+    assert split_written("He was aged 45 (3).", passages=5) == [("He was aged 45.", (3,))]
+    # a list numbered (1), (2): its numbers are bullets, not citations of the sentence before
+    assert split_written("(1) Kars hosts it. (2) It ends in June [2].") == [
+        ("Kars hosts it.", ()),
+        ("It ends in June.", (2,)),
+    ]
