@@ -115,6 +115,28 @@ def test_other_citation_styles_cite_and_are_not_invented_numbers(qa, llm, style)
     assert a.sentences[0].flagged == () and "held in Kars" in a.citations[0].quote
 
 
+THINKING = "<think>\nThe user asks where. Maybe Ankara with 5,000 troops [1]? Check.\n</think>\n\n"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_reasoning_models_thinking_is_neither_verified_nor_shown(qa, llm, stream):
+    llm.script = lambda r: THINKING + kars(r)
+    seen: list[str] = []
+    a = qa.ask(Q, on_text=seen.append if stream else None)
+    assert a.mode == "llm" and not a.notice
+    assert [s.text for s in a.sentences] == ["The drills will be held in Kars."]
+    assert "Ankara" not in json.dumps(a.to_dict())
+    if stream:  # the user watches the answer, not the model thinking
+        assert "".join(seen).startswith("The drills will be held in Kars [") and "Ankara" not in "".join(seen)
+
+
+def test_a_reply_that_is_only_thinking_falls_back(qa, llm):
+    llm.script = lambda r: "<think>The drills will be held in Kars [1], I believe, so the answer"
+    for on_text in (None, lambda _: None):
+        a = qa.ask(Q, on_text=on_text)
+        assert a.mode == "extractive" and "only its reasoning" in a.notice
+
+
 def test_uncited_sentence_gets_the_passage_that_supports_it(qa, llm):
     llm.script = lambda r: "The drills will be held in Kars."
     a = qa.ask(Q)

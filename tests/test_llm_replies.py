@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.llm_reply import split_written
+from citeqa.llm_reply import ThinkingFilter, split_written, without_thinking
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,27 @@ def test_numbers_in_parentheses_that_are_content_stay():
         ("Kars hosts it.", ()),
         ("It ends in June.", (2,)),
     ]
+
+
+def test_a_reasoning_models_thinking_is_not_part_of_the_answer():
+    reply = "<think>\nThe user asks where. Passage 1 says Ankara? No.\n</think>\n\nKars hosts it [1]."
+    assert without_thinking(reply) == "Kars hosts it [1]."
+    assert without_thinking("<THINKING>hm</THINKING> Kars [1]. <think>more</think>It ends [2].") == (
+        "Kars [1].  It ends [2]."
+    )
+    assert without_thinking("<think>Passage 1 says Kars, so the answer") == ""  # never closed
+    # the chat template opened the block in the prompt: the reply starts inside it
+    assert without_thinking("Passage 1 says Kars.</think>Kars hosts it [1].") == "Kars hosts it [1]."
+    assert without_thinking("Kars hosts it [1].") == "Kars hosts it [1]."
+
+
+@pytest.mark.parametrize("size", [1, 3, 1000])
+def test_streamed_thinking_is_held_back(size):
+    reply = "  <think>Passage 2 says Ankara.</think>\n\nKars hosts it [1]. It ends <b>soon</b>."
+    thinking = ThinkingFilter()
+    shown = "".join(thinking.feed(reply[i : i + size]) for i in range(0, len(reply), size))
+    assert shown == "Kars hosts it [1]. It ends <b>soon</b>."
+    plain = ThinkingFilter()
+    assert "".join(plain.feed(c) for c in " <thin air") == " <thin air"  # no block: all of it, unchanged
+    unclosed = ThinkingFilter()
+    assert "".join(unclosed.feed(c) for c in "<think>Passage 1 says") == ""

@@ -25,7 +25,7 @@ from citeqa.answer import ArticleMeta, citation
 from citeqa.config import Config
 from citeqa.errors import ConfigError
 from citeqa.llm_client import ChatClient, LLMError
-from citeqa.llm_reply import split_written
+from citeqa.llm_reply import ThinkingFilter, split_written, without_thinking
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit
 from citeqa.text import squash
 from citeqa.verify import Source, best_source, check
@@ -129,7 +129,8 @@ def write(
     unsupported: str = "mark",
 ) -> Answer:
     """The model's answer, verified; the extractive one (`fallback()`) with a notice when the model
-    can't be used or wrote nothing the passages support. `on_text` receives the reply as it streams."""
+    can't be used or wrote nothing the passages support. `on_text` receives the reply as it streams
+    (without the thinking a reasoning model opens it with: llm_reply.py)."""
     if not hits:
         return fallback()  # nothing to cite: the extractive answer says so
     msgs = messages(question, hits, meta, history)
@@ -137,11 +138,16 @@ def write(
         if on_text is None:
             text = client.complete(msgs)
         else:
-            parts = []
+            parts, thinking = [], ThinkingFilter()  # a reasoning model's thinking is not shown
             for delta in client.stream(msgs):
                 parts.append(delta)
-                on_text(delta)
+                shown = thinking.feed(delta)
+                if shown:
+                    on_text(shown)
             text = "".join(parts)
+        text = without_thinking(text)
+        if not text:
+            raise LLMError("its reply was only its reasoning, no answer")
     except LLMError as exc:
         return replace(
             fallback(), notice=f"The language model could not answer ({exc}); this is the extractive answer."

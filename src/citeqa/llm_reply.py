@@ -1,5 +1,12 @@
-"""Reading what a language model wrote (llm.py then checks it): its sentences and the passage numbers
-each cites.
+"""Reading what a language model wrote (llm.py then checks it): its reasoning set aside, its
+sentences and the passage numbers each cites.
+
+Reasoning models think aloud first, in "<think>…</think>". That is not their answer: it is taken out
+before anything is checked (`without_thinking`), and held back while the reply streams
+(`ThinkingFilter`), so the user watches the answer, not the thinking. A block left open (the model ran
+out of tokens while thinking) holds the rest of the reply; a reply that starts inside the block (the
+server's chat template opened it in the prompt, as some do) ends it at "</think>" — the final answer
+is right then, but what streamed before that tag was shown, since nothing marked it as thinking.
 
 The prompt asks for "[2]" after every sentence, but models write what they were trained on: "(2)",
 "[1-3]", "[^1]", "(source 1)", "【1】", "[1][2]", "[1, 2]". Each is read as a citation and taken out
@@ -31,9 +38,62 @@ _BARE_AFTER_STOP = re.compile(rf"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’]))(?:\s
 # stop is read as a marker of the sentence before it.
 _ENUMERATED = re.compile(r"^\s*\((?:1|a|i)\)\s+\w", re.M | re.I)
 _FOOTNOTE = re.compile(r"^[ \t]*\[\^\d{1,3}\]:.*(?:\n|$)", re.M)  # "[^1]: …", a markdown footnote
+_THINK_BLOCK = re.compile(r"<(think|thinking)>.*?</\1>", re.S | re.I)
+_THINK_OPEN = re.compile(r"<(?:think|thinking)>", re.I)
+_THINK_CLOSE = re.compile(r"</(?:think|thinking)>", re.I)
+_OPENERS = ("<think>", "<thinking>")
 _MARK = re.compile(r"\[(\d{1,3}(?:, \d{1,3})*)\]")  # every marker, once normalised
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 _LEADING = re.compile(r"^(?:[-*•]|\d{1,2}[.)]|\([0-9a-z]{1,2}\))\s+")  # a list item's bullet
+
+
+def without_thinking(text: str) -> str:
+    """The reply without the model's reasoning: "<think>…</think>" blocks, whatever precedes a
+    "</think>" that closes a block opened in the prompt, and an unclosed "<think>" to the end."""
+    text = _THINK_BLOCK.sub(" ", text)
+    closes = list(_THINK_CLOSE.finditer(text))
+    if closes:
+        text = text[closes[-1].end() :]
+    opened = _THINK_OPEN.search(text)
+    if opened:
+        text = text[: opened.start()]
+    return text.strip()
+
+
+class ThinkingFilter:
+    """What of a streamed reply to show: all of it, unless it opens with a "<think>" block, which is
+    held back (`feed` then returns "" until the block closes). Only a block at the start is known for
+    thinking as it streams; `without_thinking` on the whole reply decides what is verified."""
+
+    KEEP = 16  # characters of a held block kept while looking for its end (a tag may be split)
+
+    def __init__(self) -> None:
+        self.held = ""
+        self.state = "start"  # start → (thinking → after) → text
+
+    def feed(self, delta: str) -> str:
+        """The part of `delta` to show now (may be "" and may include text held back before it)."""
+        if self.state == "text":
+            return delta
+        self.held += delta
+        if self.state == "start":
+            head = self.held.lstrip().lower()
+            if not head.startswith(_OPENERS):
+                if any(tag.startswith(head) for tag in _OPENERS):
+                    return ""  # "", "<thi": may still open a block
+                self.state, shown, self.held = "text", self.held, ""
+                return shown
+            self.state = "thinking"
+        if self.state == "thinking":
+            close = _THINK_CLOSE.search(self.held)
+            if close is None:
+                self.held = self.held[-self.KEEP :]
+                return ""
+            self.state, self.held = "after", self.held[close.end() :]
+        shown = self.held.lstrip()  # the blank lines after the block
+        if shown:
+            self.state, self.held = "text", ""
+        return shown
 
 
 def split_written(text: str, passages: int = 0) -> list[tuple[str, tuple[int, ...]]]:
