@@ -199,6 +199,19 @@ def test_a_stream_that_never_ends_is_cut_off_at_the_timeout(qa, llm):
     assert a.mode == "extractive" and "within 0.8 s" in a.notice
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_timeout_bounds_the_whole_reply_not_each_read(qa, llm, stream):
+    # headers just before the timeout, then a piece just before it again: each read is within the
+    # timeout, the whole reply is not (it used to end only when the late piece came, at twice it)
+    llm.script, llm.behaviour, llm.delay = kars, "dawdle", 0.9
+    qa.config = qa.config.with_(llm_timeout=1.0)
+    t = time.perf_counter()
+    a = qa.ask(Q, on_text=(lambda _: None) if stream else None)
+    took = time.perf_counter() - t
+    assert a.mode == "extractive" and "within 1 s" in a.notice
+    assert took < 1.0 * 1.5, f"{took:.2f} s"
+
+
 def test_unreachable_server_falls_back(qa):
     port = free_port()  # nothing listens on it
     qa.config = qa.config.with_(llm_url=f"http://user:secret@127.0.0.1:{port}/v1")
