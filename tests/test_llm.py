@@ -15,7 +15,7 @@ import pytest
 from citeqa import Assistant
 from citeqa.config import Config
 from citeqa.errors import ConfigError
-from citeqa.llm import split_written
+from citeqa.llm import UNSUPPORTED, split_written
 from tests.conftest import SEED, round_trips
 from tests.llm_server import ScriptedLLM, free_port, passage_with, passages
 
@@ -224,7 +224,27 @@ def test_unreachable_server_falls_back(qa):
 def test_nonsense_reply_falls_back(qa, llm):
     llm.script = lambda r: "Bananas are yellow and monkeys like them."
     a = qa.ask(Q)
-    assert a.mode == "extractive" and "no sentence its passages support" in a.notice
+    assert a.mode == "extractive" and a.notice == UNSUPPORTED
+
+
+NO_ANSWER = "The language model found no answer in the passages; this is the extractive answer."
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The passages do not say where the drills will be held.",
+        "I cannot answer this from the passages. None of the passages mention a venue.",
+        # no sentence of it supported, and it says there is no answer: that is what it found
+        "The passages do not say where the drills will be held. Bananas are yellow.",
+    ],
+)
+def test_a_model_that_finds_no_answer_is_not_said_to_have_misbehaved(qa, llm, reply):
+    llm.script = lambda r: reply
+    for on_text in (None, lambda _: None):
+        a = qa.ask(Q, on_text=on_text)
+        assert a.mode == "extractive" and a.notice == NO_ANSWER
+        assert a.to_dict()["notice"] == NO_ANSWER
 
 
 def test_llm_false_answers_extractively_without_calling(qa, llm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.llm_reply import ThinkingFilter, split_written, without_thinking
+from citeqa.llm_reply import ThinkingFilter, says_no_answer, split_written, without_thinking
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,40 @@ def test_streamed_thinking_is_held_back(size):
     assert "".join(plain.feed(c) for c in " <thin air") == " <thin air"  # no block: all of it, unchanged
     unclosed = ThinkingFilter()
     assert "".join(unclosed.feed(c) for c in "<think>Passage 1 says") == ""
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The passages do not say where the drills will be held.",
+        "The provided passages don't mention the number of troops.",
+        "None of the passages answer this question.",
+        "There is no information in the passages about the venue.",
+        "The sources provide no information about it.",
+        "The given context does not contain the answer.",
+        "This is not mentioned in the passages.",
+        "The answer is not in the passages.",
+        "I cannot answer this question from the passages provided.",
+        "I could not find the answer in the given passages.",
+        "I don't know.",
+    ],
+)
+def test_a_reply_saying_the_passages_hold_no_answer_is_recognised(sentence):
+    assert says_no_answer(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The drills will be held in Kars.",
+        "The passages say the drills will be held in Kars.",
+        "The passages say the drills are not in Kars but in Baku.",
+        "According to the passages, Kars is not the venue.",
+        "Officials did not say how many troops will take part.",
+        "Military sources did not mention the cost.",
+        "The drills do not start until June, passage 2 says.",
+        "The ministry cannot confirm the number of troops.",
+    ],
+)
+def test_what_the_passages_say_is_not_read_as_no_answer(sentence):
+    assert not says_no_answer(sentence)

@@ -13,7 +13,9 @@ exist), against every passage, and gets the one that supports it best:
 - numbers, names and dates found in none of its cited passages are `flagged`.
 
 Whatever goes wrong with the server (refused, slow, an error, not the protocol), or when not one
-sentence of the reply is supported, the answer is the extractive one, with a one-line `notice`.
+sentence of the reply is supported, the answer is the extractive one, with a one-line `notice`; so
+too when the model says the passages don't answer the question (as it is asked to), with a notice
+that says so rather than one that blames it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from citeqa.answer import ArticleMeta, citation
 from citeqa.config import Config
 from citeqa.errors import ConfigError
 from citeqa.llm_client import ChatClient, LLMError
-from citeqa.llm_reply import ThinkingFilter, split_written, without_thinking
+from citeqa.llm_reply import ThinkingFilter, says_no_answer, split_written, without_thinking
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit
 from citeqa.text import squash
 from citeqa.verify import Source, best_source, check
@@ -38,6 +40,12 @@ INSTRUCTIONS = (
     "End every sentence with the number of the passage that states it, in square brackets, like [2]. "
     "Use only facts the passages state: no outside knowledge, no guesses. "
     "If the passages do not answer the question, say so in one sentence."
+)
+
+
+NO_ANSWER = "The language model found no answer in the passages; this is the extractive answer."
+UNSUPPORTED = (
+    "The language model's answer had no sentence its passages support; this is the extractive answer."
 )
 
 
@@ -66,19 +74,20 @@ def messages(
 
 def verified(
     question: str,
-    text: str,
+    written: Sequence[tuple[str, tuple[int, ...]]],
     hits: Sequence[Hit],
     meta: Mapping[str, ArticleMeta],
     *,
     unsupported: str = "mark",
 ) -> Answer | None:
-    """The written reply checked sentence by sentence, as an Answer (mode "llm"); None when not one
-    of its sentences is supported (the caller then falls back to the extractive answer)."""
+    """The written reply (its sentences and what each cites: `split_written`) checked sentence by
+    sentence, as an Answer (mode "llm"); None when not one of its sentences is supported (the caller
+    then falls back to the extractive answer). A sentence that says the passages don't answer is no
+    support of an answer, even when it passes the check (it repeats the question's words)."""
     sources = [_source(h, meta) for h in hits]
     sentences: list[AnswerSentence] = []
     citations: list[Citation] = []
     numbered: dict[tuple[str, int, int], int] = {}
-    written = split_written(text, passages=len(hits))
     for sentence, cited in written:
         valid = [n for n in cited if 1 <= n <= len(hits)]
         if valid:
@@ -97,7 +106,7 @@ def verified(
                 citations.append(citation(numbered[key], hit, v.start, v.end, v.quote, meta))
             cites = (numbered[key],)
         sentences.append(AnswerSentence(sentence, cites, supported=v.supported, flagged=v.unfound))
-    supported = sum(bool(s.supported) for s in sentences)
+    supported = sum(bool(s.supported) and not says_no_answer(s.text) for s in sentences)
     if not supported:
         return None
     return Answer(
@@ -152,13 +161,12 @@ def write(
         return replace(
             fallback(), notice=f"The language model could not answer ({exc}); this is the extractive answer."
         )
-    answer = verified(question, text, hits, meta, unsupported=unsupported)
+    written = split_written(text, passages=len(hits))
+    answer = verified(question, written, hits, meta, unsupported=unsupported)
     if answer is None:
-        return replace(
-            fallback(),
-            notice="The language model's answer had no sentence its passages support; "
-            "this is the extractive answer.",
-        )
+        # the model said the passages hold no answer (as the prompt asks it to): no failure of its
+        found_none = any(says_no_answer(sentence) for sentence, _ in written)
+        return replace(fallback(), notice=NO_ANSWER if found_none else UNSUPPORTED)
     return answer
 
 

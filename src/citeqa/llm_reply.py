@@ -42,6 +42,28 @@ _THINK_BLOCK = re.compile(r"<(think|thinking)>.*?</\1>", re.S | re.I)
 _THINK_OPEN = re.compile(r"<(?:think|thinking)>", re.I)
 _THINK_CLOSE = re.compile(r"</(?:think|thinking)>", re.I)
 _OPENERS = ("<think>", "<thinking>")
+# "The passages do not say …", "None of the passages …", "I cannot answer …": a model that found no
+# answer, as asked to say. "The passages" must be the ones it was given ("the", "these", "the
+# provided" …), since a news sentence says "military sources did not say" too.
+_THE_PASSAGES = (
+    r"(?:the|these|those)\s+(?:(?:provided|given|above|available|retrieved|numbered|supplied)\s+)?"
+    r"(?:passages?|sources?|context|texts?|articles?|documents?|excerpts?)\b"
+)
+_NOT = r"(?:do|does|did|is|are|was|were)\s*(?:not|n['’]t)\b"
+# right after "the passages" ("The passages say the drills are not in Kars" is an answer)
+_DENY = rf"(?:{_NOT}|(?:contain|provide|give|offer|include|hold|make)s?\s+no\b|say\s+nothing\b)"
+_NO_ANSWER = re.compile(
+    "|".join(
+        (
+            rf"{_THE_PASSAGES}(?:\s+(?:provided|given|above|here|\w+ly))?\s+{_DENY}",
+            rf"\b(?:none|neither)\s+of\s+{_THE_PASSAGES}",
+            rf"\bno\s+(?:information|mention|details?|answer|data|indication)\b.*?\b(?:in|from)\s+{_THE_PASSAGES}",
+            rf"\bnot\s+(?:\w+\s+)?(?:in|by|from)\s+{_THE_PASSAGES}",
+            r"^(?:sorry,?\s+)?I\s+(?:cannot|can['’]t|can\s+not|could\s*(?:not|n['’]t)|am\s+unable\s+to|do\s*(?:not|n['’]t)\s+know)\b",
+        )
+    ),
+    re.I,
+)
 _MARK = re.compile(r"\[(\d{1,3}(?:, \d{1,3})*)\]")  # every marker, once normalised
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 _LEADING = re.compile(r"^(?:[-*•]|\d{1,2}[.)]|\([0-9a-z]{1,2}\))\s+")  # a list item's bullet
@@ -149,3 +171,9 @@ def _marker(numbers: list[int]) -> str:
 
 def _numbers(text: str) -> list[int]:
     return [int(n) for m in _MARK.finditer(text) for n in m.group(1).split(", ")]
+
+
+def says_no_answer(sentence: str) -> bool:
+    """Whether a sentence of the reply says the passages don't answer the question (as the prompt
+    asks the model to, when they don't) rather than answering it."""
+    return bool(_NO_ANSWER.search(sentence))
