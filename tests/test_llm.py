@@ -102,6 +102,10 @@ def test_unsupported_sentence_is_marked_with_its_invented_facts(qa, llm):
     qa.config = dropped.with_(llm_unsupported="drop")
     b = qa.ask(Q)
     assert [s.text for s in b.sentences] == ["The drills will be held in Kars."]
+    # what was left out is said, not only hinted at by a lower confidence
+    assert b.mode == "llm" and b.notice == "1 sentence the passages don't support was left out."
+    assert b.to_dict()["notice"] == b.notice and b.confidence == 0.5
+    assert not a.notice  # marked, not left out: nothing to say
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ exist), against every passage, and gets the one that supports it best:
 - supported: its citation points at the exact sentence(s) of the passage that support it
   (`article.text[start:end] == quote`, as every citation);
 - unsupported: kept with `supported: false` (the page strikes it through), or dropped with
-  `Config(llm_unsupported="drop")`; its citation, when it has one, shows what it was checked against;
+  `Config(llm_unsupported="drop")` (the answer's `notice` then says how many were left out); its
+  citation, when it has one, shows what it was checked against;
 - numbers, names and dates found in none of its cited passages are `flagged`.
 
 Whatever goes wrong with the server (refused, slow, an error, not the protocol), or when not one
@@ -29,7 +30,7 @@ from citeqa.errors import ConfigError
 from citeqa.llm_client import ChatClient, LLMError
 from citeqa.llm_reply import ThinkingFilter, says_no_answer, split_written, without_thinking
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit
-from citeqa.text import squash
+from citeqa.text import plural, squash
 from citeqa.verify import Source, best_source, check
 
 OnText = Callable[[str], None]
@@ -88,6 +89,7 @@ def verified(
     sentences: list[AnswerSentence] = []
     citations: list[Citation] = []
     numbered: dict[tuple[str, int, int], int] = {}
+    dropped = 0
     for sentence, cited in written:
         valid = [n for n in cited if 1 <= n <= len(hits)]
         if valid:
@@ -97,6 +99,7 @@ def verified(
             v = best_source(sentence, sources)
             hit = hits[v.source] if v.source >= 0 else None
         if not v.supported and unsupported == "drop":
+            dropped += 1
             continue
         cites: tuple[int, ...] = ()
         if hit is not None and v.quote:
@@ -118,7 +121,17 @@ def verified(
         abstained=False,
         confidence=supported / max(len(written), 1),  # the share of its sentences that are supported
         mode="llm",
+        notice=left_out(dropped),
     )
+
+
+def left_out(dropped: int) -> str:
+    """The notice of a written answer some sentences were left out of (`llm_unsupported="drop"`):
+    the reader should know there was more, and why it isn't shown."""
+    if not dropped:
+        return ""
+    were = "was" if dropped == 1 else "were"
+    return f"{plural(dropped, 'sentence')} the passages don't support {were} left out."
 
 
 def _source(hit: Hit, meta: Mapping[str, ArticleMeta]) -> Source:
