@@ -3,6 +3,8 @@ styles models use besides the asked-for [n], without eating numbers that are par
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from citeqa.llm_reply import ThinkingFilter, says_no_answer, split_written, without_thinking
@@ -101,6 +103,7 @@ def test_streamed_thinking_is_held_back(size):
         "The provided passages don't mention the number of troops.",
         "None of the passages answer this question.",
         "There is no information in the passages about the venue.",
+        "There is no mention of the venue or of the date in the given passages.",
         "The sources provide no information about it.",
         "The given context does not contain the answer.",
         "This is not mentioned in the passages.",
@@ -129,3 +132,13 @@ def test_a_reply_saying_the_passages_hold_no_answer_is_recognised(sentence):
 )
 def test_what_the_passages_say_is_not_read_as_no_answer(sentence):
     assert not says_no_answer(sentence)
+
+
+@pytest.mark.parametrize(
+    "reply", ["(1) " * 5000 + "x", "(1)" * 8000 + "x", "<think>" * 10000, "no information in " * 5000]
+)
+def test_reading_a_degenerate_reply_takes_linear_time(reply):
+    # a looping model can send a megabyte of one pattern; each of these took seconds to minutes
+    t = time.perf_counter()
+    split_written(without_thinking(reply), passages=5), says_no_answer(reply)
+    assert time.perf_counter() - t < 1.0

@@ -32,14 +32,17 @@ _ITEMS = rf"{_ITEM}(?:\s*(?:[,;&]|\band\b)\s*{_ITEM})*"
 # some hosted models write) and parentheses that say "passage" or "source".
 _EXPLICIT = re.compile(rf"\[\s*{_ITEMS}\s*\]|【\s*{_ITEMS}\s*(?:†[^】\n]*)?】|\(\s*{_KEY}{_ITEMS}\s*\)", re.I)
 _BARE = r"\(\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\)"
-_BARE_BEFORE_STOP = re.compile(rf"(?:\s*{_BARE})+(?=[.!?…]+[\"'”’]*(?:\s|$)|[ \t]*$)", re.M)
-_BARE_AFTER_STOP = re.compile(rf"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’]))(?:\s*{_BARE})+(?=\s|$|\[)")
+# A run of them starts where no other one or its space ends, and is taken whole (a lookahead, then
+# what it saw: Python 3.10 has no possessive "++"): else a reply of a thousand "(1) " would be
+# tried from each, to its end, a thousand times.
+_BARE_RUN = rf"(?=(?P<run>(?:\s*{_BARE})+))(?P=run)"
+_BARE_BEFORE_STOP = re.compile(rf"(?<![)\s]){_BARE_RUN}(?=[.!?…]+[\"'”’]*(?:\s|$)|[ \t]*$)", re.M)
+_BARE_AFTER_STOP = re.compile(rf"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’])){_BARE_RUN}(?=\s|$|\[)")
 # A list numbered "(1) …", "(a) …": its parenthesised numbers are bullets, so none after a full
 # stop is read as a marker of the sentence before it.
 _ENUMERATED = re.compile(r"^\s*\((?:1|a|i)\)\s+\w", re.M | re.I)
 _FOOTNOTE = re.compile(r"^[ \t]*\[\^\d{1,3}\]:.*(?:\n|$)", re.M)  # "[^1]: …", a markdown footnote
-_THINK_BLOCK = re.compile(r"<(think|thinking)>.*?</\1>", re.S | re.I)
-_THINK_OPEN = re.compile(r"<(?:think|thinking)>", re.I)
+_THINK_TAG = re.compile(r"<(/?)(?:think|thinking)>", re.I)
 _THINK_CLOSE = re.compile(r"</(?:think|thinking)>", re.I)
 _OPENERS = ("<think>", "<thinking>")
 # "The passages do not say …", "None of the passages …", "I cannot answer …": a model that found no
@@ -52,12 +55,13 @@ _THE_PASSAGES = (
 _NOT = r"(?:do|does|did|is|are|was|were)\s*(?:not|n['’]t)\b"
 # right after "the passages" ("The passages say the drills are not in Kars" is an answer)
 _DENY = rf"(?:{_NOT}|(?:contain|provide|give|offer|include|hold|make)s?\s+no\b|say\s+nothing\b)"
+_NOTHING = r"information|mention|details?|answer|data|indication"  # "no information in the passages"
 _NO_ANSWER = re.compile(
     "|".join(
         (
             rf"{_THE_PASSAGES}(?:\s+(?:provided|given|above|here|\w+ly))?\s+{_DENY}",
             rf"\b(?:none|neither)\s+of\s+{_THE_PASSAGES}",
-            rf"\bno\s+(?:information|mention|details?|answer|data|indication)\b.*?\b(?:in|from)\s+{_THE_PASSAGES}",
+            rf"\bno\s+(?:{_NOTHING})\b.{{0,200}}?\b(?:in|from)\s+{_THE_PASSAGES}",
             rf"\bnot\s+(?:\w+\s+)?(?:in|by|from)\s+{_THE_PASSAGES}",
             r"^(?:sorry,?\s+)?I\s+(?:cannot|can['’]t|can\s+not|could\s*(?:not|n['’]t)|am\s+unable\s+to|do\s*(?:not|n['’]t)\s+know)\b",
         )
@@ -72,14 +76,21 @@ _LEADING = re.compile(r"^(?:[-*•]|\d{1,2}[.)]|\([0-9a-z]{1,2}\))\s+")  # a lis
 def without_thinking(text: str) -> str:
     """The reply without the model's reasoning: "<think>…</think>" blocks, whatever precedes a
     "</think>" that closes a block opened in the prompt, and an unclosed "<think>" to the end."""
-    text = _THINK_BLOCK.sub(" ", text)
-    closes = list(_THINK_CLOSE.finditer(text))
-    if closes:
-        text = text[closes[-1].end() :]
-    opened = _THINK_OPEN.search(text)
-    if opened:
-        text = text[: opened.start()]
-    return text.strip()
+    kept: list[str] = []
+    pos, inside = 0, False
+    for tag in _THINK_TAG.finditer(text):  # one pass over the tags (a pattern per block is quadratic)
+        closing = bool(tag.group(1))
+        if inside:
+            if closing:
+                inside, pos = False, tag.end()
+        elif closing:  # closes a block the prompt opened: all before it was in that block
+            kept, pos = [], tag.end()
+        else:
+            kept.append(text[pos : tag.start()])
+            inside = True
+    if not inside:  # else never closed: the rest is thinking
+        kept.append(text[pos:])
+    return " ".join(kept).strip()
 
 
 class ThinkingFilter:
