@@ -8,13 +8,16 @@ client connects to it over TCP like to any server).
 
 `behaviour` picks how it answers: "ok" (the script's text, as JSON or as server-sent events when the
 request asks to stream), "slow" (waits `delay` seconds first), "trickle" (streams one word every
-`delay` seconds, forever), "fail" (HTTP 500 with an OpenAI-style error), "malformed" (HTTP 200 that
-isn't a chat completion), "html" (a web page), "garbage-stream" (an event stream whose data isn't
-JSON). Every request is kept in `requests` (path, headers, JSON body).
+`delay` seconds, forever), "dawdle" (its headers after `delay` seconds, then every piece of the
+reply `delay` seconds after the one before: JSON in one piece, streamed a word at a time), "fail"
+(HTTP 500 with an OpenAI-style error), "malformed" (HTTP 200 that isn't a chat completion), "html" (a
+web page), "garbage-stream" (an event stream whose data isn't JSON). Every request is kept in
+`requests` (path, headers, JSON body).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -94,7 +97,7 @@ def _handler(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
                 return self._send(
                     200, "text/event-stream", b'data: {"choices": [{"delta": {}}]}\n\ndata: oops\n\n'
                 )
-            if llm.behaviour == "slow":
+            if llm.behaviour in ("slow", "dawdle"):
                 time.sleep(llm.delay)
             text = llm.script(body)
             if body.get("stream"):
@@ -114,7 +117,11 @@ def _handler(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if llm.behaviour == "dawdle":  # the headers now, the body later
+                self.wfile.flush()
+                time.sleep(llm.delay)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+                self.wfile.write(data)
 
         def _stream(self, text: str) -> None:
             self.send_response(200)
@@ -124,11 +131,14 @@ def _handler(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             pieces = re.findall(r"\S+\s*", text) or [""]
             try:
+                if llm.behaviour == "dawdle":  # the headers now, the first words later
+                    self.wfile.flush()
+                    time.sleep(llm.delay)
                 self._event({"role": "assistant", "content": ""})
                 while True:
                     for piece in pieces:
                         self._event({"content": piece})
-                        time.sleep(llm.delay if llm.behaviour == "trickle" else llm.pace)
+                        time.sleep(llm.delay if llm.behaviour in ("trickle", "dawdle") else llm.pace)
                     if llm.behaviour != "trickle":
                         break
                 self._event({}, finish="stop")

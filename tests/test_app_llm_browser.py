@@ -153,6 +153,9 @@ def test_unsupported_sentences_render_struck_through_and_escaped():
     assert "written by the language model · 1 of 2 sentences supported" in html
     fallback = render.answer_body(4, replace(_written(), mode="extractive", notice="The model <x> failed."))
     assert '<p class="cq-notice">The model &lt;x&gt; failed.</p>' in fallback
+    assert fallback.index("cq-notice") < fallback.index("cq-answer")  # what follows is the fallback
+    dropped = render.answer_body(5, replace(_written(), notice="1 sentence … was left out."))
+    assert dropped.index("cq-answer") < dropped.index('<p class="cq-notice">1 sentence … was left out.</p>')
 
 
 def test_a_written_answer_survives_the_browsers_storage():

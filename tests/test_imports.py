@@ -154,7 +154,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("citeqa.kb",),  # ...and its package front, which the layers above import
     ("citeqa.stories", "citeqa.retrieve"),  # one copy of each story, then ranking
     ("citeqa.features", "citeqa.reader", "citeqa.verify"),
-    ("citeqa.answer_direct", "citeqa.answer", "citeqa.llm_client"),
+    ("citeqa.answer_direct", "citeqa.answer", "citeqa.llm_client", "citeqa.llm_reply"),
     ("citeqa.llm",),  # answers written by a language model, checked by citeqa.verify
     ("citeqa.chat",),
     (  # scoring a question set: takes an assistant, never imports one

@@ -15,7 +15,7 @@ import pytest
 from citeqa import Assistant
 from citeqa.config import Config
 from citeqa.errors import ConfigError
-from citeqa.llm import split_written
+from citeqa.llm import UNSUPPORTED, split_written
 from tests.conftest import SEED, round_trips
 from tests.llm_server import ScriptedLLM, free_port, passage_with, passages
 
@@ -102,6 +102,43 @@ def test_unsupported_sentence_is_marked_with_its_invented_facts(qa, llm):
     qa.config = dropped.with_(llm_unsupported="drop")
     b = qa.ask(Q)
     assert [s.text for s in b.sentences] == ["The drills will be held in Kars."]
+    # what was left out is said, not only hinted at by a lower confidence
+    assert b.mode == "llm" and b.notice == "1 sentence the passages don't support was left out."
+    assert b.to_dict()["notice"] == b.notice and b.confidence == 0.5
+    assert not a.notice  # marked, not left out: nothing to say
+
+
+@pytest.mark.parametrize(
+    "style", ["Kars ({}).", "Kars. ({})", "Kars [^{}].", "Kars【{}】.", "Kars (Passage {})."]
+)
+def test_other_citation_styles_cite_and_are_not_invented_numbers(qa, llm, style):
+    llm.script = lambda r: "The drills will be held in " + style.format(passage_with(r, "be held in Kars"))
+    a = qa.ask(Q)
+    assert a.mode == "llm" and not a.notice  # it was the fallback: the marker's digits were "invented"
+    assert [s.text for s in a.sentences] == ["The drills will be held in Kars."] and a.sentences[0].supported
+    assert a.sentences[0].flagged == () and "held in Kars" in a.citations[0].quote
+
+
+THINKING = "<think>\nThe user asks where. Maybe Ankara with 5,000 troops [1]? Check.\n</think>\n\n"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_reasoning_models_thinking_is_neither_verified_nor_shown(qa, llm, stream):
+    llm.script = lambda r: THINKING + kars(r)
+    seen: list[str] = []
+    a = qa.ask(Q, on_text=seen.append if stream else None)
+    assert a.mode == "llm" and not a.notice
+    assert [s.text for s in a.sentences] == ["The drills will be held in Kars."]
+    assert "Ankara" not in json.dumps(a.to_dict())
+    if stream:  # the user watches the answer, not the model thinking
+        assert "".join(seen).startswith("The drills will be held in Kars [") and "Ankara" not in "".join(seen)
+
+
+def test_a_reply_that_is_only_thinking_falls_back(qa, llm):
+    llm.script = lambda r: "<think>The drills will be held in Kars [1], I believe, so the answer"
+    for on_text in (None, lambda _: None):
+        a = qa.ask(Q, on_text=on_text)
+        assert a.mode == "extractive" and "only its reasoning" in a.notice
 
 
 def test_an_unsupported_sentence_stays_marked_wherever_the_answer_goes(qa, llm):
@@ -189,6 +226,19 @@ def test_a_stream_that_never_ends_is_cut_off_at_the_timeout(qa, llm):
     assert a.mode == "extractive" and "within 0.8 s" in a.notice
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_timeout_bounds_the_whole_reply_not_each_read(qa, llm, stream):
+    # headers just before the timeout, then a piece just before it again: each read is within the
+    # timeout, the whole reply is not (it used to end only when the late piece came, at twice it)
+    llm.script, llm.behaviour, llm.delay = kars, "dawdle", 0.9
+    qa.config = qa.config.with_(llm_timeout=1.0)
+    t = time.perf_counter()
+    a = qa.ask(Q, on_text=(lambda _: None) if stream else None)
+    took = time.perf_counter() - t
+    assert a.mode == "extractive" and "within 1 s" in a.notice
+    assert took < 1.0 * 1.5, f"{took:.2f} s"
+
+
 def test_unreachable_server_falls_back(qa):
     port = free_port()  # nothing listens on it
     qa.config = qa.config.with_(llm_url=f"http://user:secret@127.0.0.1:{port}/v1")
@@ -201,7 +251,27 @@ def test_unreachable_server_falls_back(qa):
 def test_nonsense_reply_falls_back(qa, llm):
     llm.script = lambda r: "Bananas are yellow and monkeys like them."
     a = qa.ask(Q)
-    assert a.mode == "extractive" and "no sentence its passages support" in a.notice
+    assert a.mode == "extractive" and a.notice == UNSUPPORTED
+
+
+NO_ANSWER = "The language model found no answer in the passages; this is the extractive answer."
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The passages do not say where the drills will be held.",
+        "I cannot answer this from the passages. None of the passages mention a venue.",
+        # no sentence of it supported, and it says there is no answer: that is what it found
+        "The passages do not say where the drills will be held. Bananas are yellow.",
+    ],
+)
+def test_a_model_that_finds_no_answer_is_not_said_to_have_misbehaved(qa, llm, reply):
+    llm.script = lambda r: reply
+    for on_text in (None, lambda _: None):
+        a = qa.ask(Q, on_text=on_text)
+        assert a.mode == "extractive" and a.notice == NO_ANSWER
+        assert a.to_dict()["notice"] == NO_ANSWER
 
 
 def test_llm_false_answers_extractively_without_calling(qa, llm):

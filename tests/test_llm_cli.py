@@ -68,6 +68,18 @@ def test_ask_reads_the_environment_and_marks_unsupported_sentences(hash_kb, llm)
     assert len(llm.requests) == 1  # --no-llm: the server was not asked
 
 
+def test_ask_says_how_many_sentences_it_left_out(hash_kb, llm):
+    r = run("ask", Q, "--kb", str(hash_kb), "--llm-url", llm.url, "--llm-drop-unsupported")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:2] == [
+        "The drills will be held in Kars. [1]",
+        "(1 sentence the passages don't support was left out.)",
+    ]
+    r = run("ask", Q, "--kb", str(hash_kb), "--llm-url", llm.url, "--llm-drop-unsupported", "--json")
+    assert json.loads(r.stdout)["notice"] == "1 sentence the passages don't support was left out."
+
+
 def test_ask_with_a_server_down_gives_the_extractive_answer_and_one_line(hash_kb, llm):
     llm.behaviour = "fail"
     r = run("ask", Q, "--kb", str(hash_kb), "--llm-url", llm.url)

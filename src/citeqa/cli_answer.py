@@ -17,9 +17,13 @@ from citeqa.text import squash
 
 def print_answer(answer: Answer, out=None) -> None:  # type: ignore[no-untyped-def]
     # out=None prints to the current sys.stdout (a default bound at import would miss redirection).
-    if answer.notice:  # the language model could not be used: this is the extractive answer
+    # The language model could not be used: first, as what follows is the extractive answer. Or
+    # about the written answer (sentences left out): after it, as a footnote.
+    if answer.notice and answer.mode != "llm":
         print(f"({answer.notice})", file=out)
     print(cited_text(answer), file=out)
+    if answer.notice and answer.mode == "llm":
+        print(f"({answer.notice})", file=out)
     if answer.note:  # how relative time in the question was read
         print(f"({answer.note})", file=out)
     if answer.citations:

@@ -2,32 +2,35 @@
 
 Off unless `Config.llm_url` names an OpenAI-compatible server (llm_client.py). The model is given
 the retrieved passages numbered [1]..[k], the conversation so far and the question, and asked to
-put the number of the passage after each sentence. Then each sentence it wrote is checked
+put the number of the passage after each sentence (llm_reply.py reads that and the other citation
+styles models write). Then each sentence it wrote is checked
 (verify.py) against the passages it cites, or, when it cites none (or only numbers that don't
 exist), against every passage, and gets the one that supports it best:
 - supported: its citation points at the exact sentence(s) of the passage that support it
   (`article.text[start:end] == quote`, as every citation);
 - unsupported: kept with `supported: false` (the page strikes it through), or dropped with
-  `Config(llm_unsupported="drop")`; its citation, when it has one, shows what it was checked against;
+  `Config(llm_unsupported="drop")` (the answer's `notice` then says how many were left out); its
+  citation, when it has one, shows what it was checked against;
 - numbers, names and dates found in none of its cited passages are `flagged`.
 
 Whatever goes wrong with the server (refused, slow, an error, not the protocol), or when not one
-sentence of the reply is supported, the answer is the extractive one, with a one-line `notice`.
+sentence of the reply is supported, the answer is the extractive one, with a one-line `notice`; so
+too when the model says the passages don't answer the question (as it is asked to), with a notice
+that says so rather than one that blames it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from citeqa.answer import ArticleMeta, citation
-from citeqa.chunk import split_sentences
 from citeqa.config import Config
 from citeqa.errors import ConfigError
 from citeqa.llm_client import ChatClient, LLMError
+from citeqa.llm_reply import ThinkingFilter, says_no_answer, split_written, without_thinking
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit
-from citeqa.text import squash
+from citeqa.text import plural, squash
 from citeqa.verify import Source, best_source, check
 
 OnText = Callable[[str], None]
@@ -40,11 +43,11 @@ INSTRUCTIONS = (
     "If the passages do not answer the question, say so in one sentence."
 )
 
-_MARK = re.compile(
-    r"\[\s*(?:(?:passage|source)\s*)?(\d{1,3}(?:\s*[,;]\s*(?:(?:passage|source)\s*)?\d{1,3})*)\s*\]", re.I
+
+NO_ANSWER = "The language model found no answer in the passages; this is the extractive answer."
+UNSUPPORTED = (
+    "The language model's answer had no sentence its passages support; this is the extractive answer."
 )
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
-_LEADING = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")  # a list item's bullet
 
 
 def messages(
@@ -70,46 +73,23 @@ def messages(
     return out
 
 
-def split_written(text: str) -> list[tuple[str, tuple[int, ...]]]:
-    """The model's reply as (sentence without markers, the passage numbers it cites). Markers that
-    open a sentence ("… in Kars. [1] The …") belong to the sentence before them."""
-    out: list[tuple[str, list[int]]] = []
-    for span in split_sentences(text):
-        raw = text[span.start : span.end]
-        lead = re.match(rf"^(?:\s*{_MARK.pattern})+", raw, re.I)
-        if lead and out:
-            out[-1][1].extend(_numbers(lead.group(0)))
-            raw = raw[lead.end() :]
-        numbers = _numbers(raw)
-        clean = _SPACE_BEFORE_PUNCT.sub(r"\1", squash(_MARK.sub(" ", raw)))
-        clean = _LEADING.sub("", clean.replace("**", "")).strip()
-        if not any(ch.isalnum() for ch in clean):  # markers alone: the sentence before cites them
-            if out:
-                out[-1][1].extend(numbers)
-            continue
-        out.append((clean, numbers))
-    return [(s, tuple(dict.fromkeys(ns))) for s, ns in out]
-
-
-def _numbers(text: str) -> list[int]:
-    return [int(n) for m in _MARK.finditer(text) for n in re.findall(r"\d+", m.group(1))]
-
-
 def verified(
     question: str,
-    text: str,
+    written: Sequence[tuple[str, tuple[int, ...]]],
     hits: Sequence[Hit],
     meta: Mapping[str, ArticleMeta],
     *,
     unsupported: str = "mark",
 ) -> Answer | None:
-    """The written reply checked sentence by sentence, as an Answer (mode "llm"); None when not one
-    of its sentences is supported (the caller then falls back to the extractive answer)."""
+    """The written reply (its sentences and what each cites: `split_written`) checked sentence by
+    sentence, as an Answer (mode "llm"); None when not one of its sentences is supported (the caller
+    then falls back to the extractive answer). A sentence that says the passages don't answer is no
+    support of an answer, even when it passes the check (it repeats the question's words)."""
     sources = [_source(h, meta) for h in hits]
     sentences: list[AnswerSentence] = []
     citations: list[Citation] = []
     numbered: dict[tuple[str, int, int], int] = {}
-    written = split_written(text)
+    dropped = 0
     for sentence, cited in written:
         valid = [n for n in cited if 1 <= n <= len(hits)]
         if valid:
@@ -119,6 +99,7 @@ def verified(
             v = best_source(sentence, sources)
             hit = hits[v.source] if v.source >= 0 else None
         if not v.supported and unsupported == "drop":
+            dropped += 1
             continue
         cites: tuple[int, ...] = ()
         if hit is not None and v.quote:
@@ -128,7 +109,7 @@ def verified(
                 citations.append(citation(numbered[key], hit, v.start, v.end, v.quote, meta))
             cites = (numbered[key],)
         sentences.append(AnswerSentence(sentence, cites, supported=v.supported, flagged=v.unfound))
-    supported = sum(bool(s.supported) for s in sentences)
+    supported = sum(bool(s.supported) and not says_no_answer(s.text) for s in sentences)
     if not supported:
         return None
     return Answer(
@@ -140,7 +121,17 @@ def verified(
         abstained=False,
         confidence=supported / max(len(written), 1),  # the share of its sentences that are supported
         mode="llm",
+        notice=left_out(dropped),
     )
+
+
+def left_out(dropped: int) -> str:
+    """The notice of a written answer some sentences were left out of (`llm_unsupported="drop"`):
+    the reader should know there was more, and why it isn't shown."""
+    if not dropped:
+        return ""
+    were = "was" if dropped == 1 else "were"
+    return f"{plural(dropped, 'sentence')} the passages don't support {were} left out."
 
 
 def _source(hit: Hit, meta: Mapping[str, ArticleMeta]) -> Source:
@@ -161,7 +152,8 @@ def write(
     unsupported: str = "mark",
 ) -> Answer:
     """The model's answer, verified; the extractive one (`fallback()`) with a notice when the model
-    can't be used or wrote nothing the passages support. `on_text` receives the reply as it streams."""
+    can't be used or wrote nothing the passages support. `on_text` receives the reply as it streams
+    (without the thinking a reasoning model opens it with: llm_reply.py)."""
     if not hits:
         return fallback()  # nothing to cite: the extractive answer says so
     msgs = messages(question, hits, meta, history)
@@ -169,22 +161,26 @@ def write(
         if on_text is None:
             text = client.complete(msgs)
         else:
-            parts = []
+            parts, thinking = [], ThinkingFilter()  # a reasoning model's thinking is not shown
             for delta in client.stream(msgs):
                 parts.append(delta)
-                on_text(delta)
+                shown = thinking.feed(delta)
+                if shown:
+                    on_text(shown)
             text = "".join(parts)
+        text = without_thinking(text)
+        if not text:
+            raise LLMError("its reply was only its reasoning, no answer")
     except LLMError as exc:
         return replace(
             fallback(), notice=f"The language model could not answer ({exc}); this is the extractive answer."
         )
-    answer = verified(question, text, hits, meta, unsupported=unsupported)
+    written = split_written(text, passages=len(hits))
+    answer = verified(question, written, hits, meta, unsupported=unsupported)
     if answer is None:
-        return replace(
-            fallback(),
-            notice="The language model's answer had no sentence its passages support; "
-            "this is the extractive answer.",
-        )
+        # the model said the passages hold no answer (as the prompt asks it to): no failure of its
+        found_none = any(says_no_answer(sentence) for sentence, _ in written)
+        return replace(fallback(), notice=NO_ANSWER if found_none else UNSUPPORTED)
     return answer
 
 

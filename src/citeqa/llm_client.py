@@ -4,13 +4,20 @@ over plain httpx: a JSON reply, or server-sent events when streaming (`data: {..
 
 Every way a server can fail becomes an `LLMError` with one line that says what happened (refused,
 timed out, HTTP 500, not the protocol, empty); none carries the API key or the URL's user part. The
-whole reply is bounded by `timeout` seconds (a server that trickles forever is cut off too) and by
-`MAX_REPLY_BYTES`.
+whole reply is bounded by `timeout` seconds and by `MAX_REPLY_BYTES`. httpx's timeouts bound each
+read, not the whole: a server that sends its headers just before the timeout, then a word just before
+it again, and so on, would keep a caller waiting a multiple of it. So a watchdog (`_Watchdog`) shuts
+the connection's socket at the deadline, wherever the request is then (waiting for the headers, the
+body or the next event), and the request ends with a timeout there; connecting is bounded by its own
+timeout, which is never longer (only the system's name lookup is not bounded by either).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,12 +83,18 @@ class ChatClient:
         where = safe_url(endpoint(self.url))
         deadline = time.monotonic() + self.timeout
         limits = httpx.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT, self.timeout))
-        got_text = False
+        got_text = answered = False
+        watch = _Watchdog(self.timeout)
+        trace = {"trace": watch.trace}
         try:
             with (
+                watch,
                 httpx.Client(timeout=limits, trust_env=False, follow_redirects=False) as client,
-                client.stream("POST", endpoint(self.url), json=body, headers=headers) as resp,
+                client.stream(
+                    "POST", endpoint(self.url), json=body, headers=headers, extensions=trace
+                ) as resp,
             ):
+                answered = True
                 if resp.status_code >= 400:
                     raise LLMError(
                         f"the server at {where} answered HTTP {resp.status_code}{_why(resp, deadline)}"
@@ -96,16 +109,74 @@ class ChatClient:
                     text = _message(b"".join(chunks))
                     got_text = bool(text.strip())
                     yield text
-        except LLMError:
-            raise
-        except httpx.TimeoutException:
-            raise LLMError(f"the server at {where} did not answer within {self.timeout:g} s") from None
-        except httpx.ConnectError:
-            raise LLMError(f"could not connect to {where} (is the server running?)") from None
-        except httpx.HTTPError as exc:
-            raise LLMError(f"the connection to {where} failed ({type(exc).__name__})") from None
+                if watch.fired:  # a stream cut at the deadline can end like one that is complete
+                    raise LLMError("cut at the deadline")
+        except (LLMError, httpx.HTTPError) as exc:
+            raise _failure(exc, where, self.timeout, cut=watch.fired, answered=answered) from None
         if not got_text:
             raise LLMError(f"the server at {where} sent an empty answer")
+
+
+def _failure(exc: Exception, where: str, timeout: float, cut: bool, answered: bool) -> LLMError:
+    """The one-line LLMError for a failed request. One cut at its deadline says so, whatever the
+    shut socket made of it (a connection error, a broken event, a short body)."""
+    import httpx
+
+    if cut:
+        what = "did not finish its answer" if answered else "did not answer"
+        return LLMError(f"the server at {where} {what} within {timeout:g} s")
+    if isinstance(exc, LLMError):
+        return exc
+    if isinstance(exc, httpx.TimeoutException):
+        return LLMError(f"the server at {where} did not answer within {timeout:g} s")
+    if isinstance(exc, httpx.ConnectError):
+        return LLMError(f"could not connect to {where} (is the server running?)")
+    return LLMError(f"the connection to {where} failed ({type(exc).__name__})")
+
+
+class _Watchdog:
+    """Shuts the request's socket `timeout` seconds after it starts (`with` it around the request,
+    `trace` as its httpx trace extension, which hands over each socket as it connects). A reader
+    blocked on the socket then wakes at once with an error or the end of the body; `fired` tells
+    the request why."""
+
+    def __init__(self, timeout: float) -> None:
+        self.fired = False
+        self._streams: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(timeout, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        # a plain connection, then (https) the TLS one over it: the last is the one read from
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            with self._lock:
+                self._streams.append(info.get("return_value"))
+                late = self.fired
+            if late:  # connected after the deadline (connecting has its own timeout)
+                self._cut()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+        self._cut()
+
+    def _cut(self) -> None:
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            # closed already, or its plain socket now wrapped by TLS: nothing to shut
+            with contextlib.suppress(OSError, TypeError, AttributeError):
+                # shutdown, not close: it wakes a read blocked in another thread; and the plain
+                # socket's method, as SSLSocket.shutdown would unset its TLS state under that read
+                socket.socket.shutdown(stream.get_extra_info("socket"), socket.SHUT_RDWR)
 
 
 def _bounded(chunks: Iterator[bytes], deadline: float, timeout: float) -> Iterator[bytes]:

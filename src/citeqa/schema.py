@@ -166,7 +166,9 @@ class Answer:
     as_of: str = ""
     note: str = ""  # how the question's relative time was read ("this week" read as ...)
     mode: str = "extractive"  # "llm" when a language model wrote it (each sentence checked: llm.py)
-    notice: str = ""  # one line when the language model could not be used and this is the fallback
+    # one line when the language model could not be used and this is the fallback, or when sentences
+    # of a written answer were left out (llm_unsupported="drop")
+    notice: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, object]:
