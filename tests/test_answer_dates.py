@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from citeqa import Assistant
+from citeqa.answer import OUTSIDE_WINDOW
 from citeqa.schema import Article
 
 # A count that rises day by day, as wire updates do, and stories on other subjects around it.
@@ -272,10 +273,18 @@ def test_different_stories_are_not_updates_of_each_other(quake_qa):
 def test_a_questions_window_answers_first_and_says_when_it_could_not(
     quake_qa, question, as_of, article, outside
 ):
-    from citeqa.answer import OUTSIDE_WINDOW
-
     answer = quake_qa.ask(question, as_of=as_of)
     assert not answer.abstained
     if article:
         assert answer.citations[0].article_id == article
     assert (OUTSIDE_WINDOW in answer.note) is outside
+
+
+def test_an_undated_article_is_not_said_to_be_from_another_day(tmp_path, real_embedder):
+    undated = [
+        Article(id="mayor", title="Mayor resigns", text="Mayor Anna Berg resigned, citing health reasons.")
+    ]
+    with Assistant.build(undated, kb=tmp_path / "kb", embedder=real_embedder, progress=False) as qa:
+        answer = qa.ask("Who resigned this week?", as_of="2024-03-06")
+    assert not answer.abstained and "this week" in answer.note
+    assert OUTSIDE_WINDOW not in answer.note

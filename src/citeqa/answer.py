@@ -111,8 +111,11 @@ def compose(
     if when is None or not when.note:
         return answer
     dated = when.window is not None and when.window.start is not None
+    # said only of dated articles: an undated one may be from any day
     outside = (
-        dated and not answer.abstained and not any(when.in_window(c.published) for c in answer.citations)
+        dated
+        and bool(answer.citations)
+        and all(c.published and not when.in_window(c.published) for c in answer.citations)
     )
     return replace(answer, note=when.note + ("; " + OUTSIDE_WINDOW if outside else ""))
 
