@@ -205,7 +205,7 @@ QUAKE = [
     Article(id="quake-1", title="Earthquake strikes Ardenia", source="Valley Times", published="2024-05-06",
             text="The earthquake that struck the northern province of Ardenia on Monday has killed 14 "
             "people, officials said. Rescue teams from the capital arrived in the town of Morvel late "
-            "in the evening."),
+            "in the evening. More than 400 homes were damaged in Morvel."),
     Article(id="quake-2", title="Ardenia quake toll climbs", source="Valley Times",
             published="2024-05-07T09:15:00+02:00",
             text="The death toll from the earthquake in northern Ardenia has risen to 31, the interior "
@@ -217,7 +217,8 @@ QUAKE = [
     Article(id="quake-4", title="Ardenia quake: toll rises again", source="Coast Herald",
             published="2024-05-08T20:00:00+00:00",
             text="The number of people killed by the earthquake in northern Ardenia has reached 63, "
-            "according to the interior ministry. Rescuers in Morvel worked through the night."),
+            "according to the interior ministry. Rescuers in Morvel worked through the night and "
+            "recovered three more bodies."),
     Article(id="hadrel", title="Prime minister of Belvaria resigns", source="Coast Herald",
             published="2024-04-15T08:00:00+01:00",
             text="Belvaria's prime minister, Tomas Hadrel, resigned on Monday after losing a confidence "
@@ -252,6 +253,12 @@ def test_the_latest_of_differently_worded_reports_wins(quake_qa, question, as_of
     answer = quake_qa.ask(question, as_of=as_of)
     assert answer.short is not None and answer.short.text == count
     assert (f"(as of {shown})" in answer.text) if shown else not answer.as_of
+
+
+def test_a_later_reports_other_figure_is_not_an_update(quake_qa):
+    """The fourth report's "three more bodies" is a figure of the same story, but not of homes."""
+    answer = quake_qa.ask("How many homes were damaged in Ardenia?")
+    assert answer.short is not None and "400" in answer.short.text and not answer.as_of
 
 
 def test_different_stories_are_not_updates_of_each_other(quake_qa):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from citeqa import answer_model
-from citeqa.answer_direct import Choice, as_of_lead, choose, lead_in, propose
+from citeqa.answer_direct import Choice, as_of_lead, choose, lead_in, propose, unread_later
 from citeqa.config import ComposerSettings
 from citeqa.features import (
     SENTENCE_FEATURES,
@@ -181,6 +181,14 @@ def _compose(
         published = {aid: m.published for aid, m in meta.items()}
         newest = when is not None and when.window is not None and when.window.newest
         choice = choose(proposals, cal, published, newest, asked)
+        later = unread_later(choice, candidates, proposals, published, asked) if choice else []
+        if later:  # read the story's later reports too, then choose again among all
+            more_sents, more_logits, more_x = score(asked, qvec, later, len(later), titles)
+            more = propose(
+                asked, reader, later, more_sents, more_logits, len(later), n_read, more_x,
+                cal.spans_per_window, {aid: m.text for aid, m in meta.items() if m.text},
+            )  # fmt: skip
+            choice = choose([*proposals, *more], cal, published, newest, asked)
         if choice is None:
             return _abstain(question, hits, "the reader found no answer in the closest passages", query)
         if choice.p_sentence < cal.abstain_below:
