@@ -164,6 +164,25 @@ def test_an_unsupported_sentence_stays_marked_wherever_the_answer_goes(qa, llm):
     assert shown[2] == {"role": "assistant", "content": "The drills will be held in Kars."}
 
 
+def test_a_sentence_citing_two_passages_cites_each_that_holds_one_of_its_facts(qa, llm):
+    """ "... from Nakhchivan towards Kars, as cooperation began in 1992": the units' passage holds
+    Nakhchivan and Kars, another passage holds 1992; both are cited, each with its own quote."""
+
+    def reply(r):
+        a, b = passage_with(r, "city of Nakhchivan"), passage_with(r, "first emerged in 1992")
+        return (
+            "The units involved in the drills left the city of Nakhchivan in the direction of Kars, "
+            f"a cooperation that first emerged in 1992 [{a}][{b}]."
+        )
+
+    llm.script = reply
+    a = qa.ask(Q)
+    assert [s.supported for s in a.sentences] == [True] and a.sentences[0].citations == (1, 2)
+    quotes = [c.quote for c in a.citations]
+    assert any("Nakhchivan" in q for q in quotes) and any("1992" in q for q in quotes)
+    assert round_trips(qa, a)
+
+
 def test_uncited_sentence_gets_the_passage_that_supports_it(qa, llm):
     llm.script = lambda r: "The drills will be held in Kars."
     a = qa.ask(Q)

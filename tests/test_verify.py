@@ -114,3 +114,34 @@ def test_the_articles_date_is_evidence_for_a_date() -> None:
     for sentence in ("The drills were announced on 18 April 2023.", "It was reported on 2023-04-18."):
         assert unfound_facts(sentence, [dated]) == ()
         assert unfound_facts(sentence, [_source()]) != ()
+
+
+def test_a_denial_in_other_words_is_unsupported() -> None:
+    """The window says nothing negative: a sentence that negates anything is not what it says."""
+    for sentence in ("The drills will not take place in Kars.", "The drills will be held nowhere near Kars."):
+        v = check(sentence, [_source()])
+        assert v.negation and not v.supported
+
+
+def test_numbers_written_in_words_with_a_hyphen_match_their_digits() -> None:
+    said = Source("Officials confirmed that twenty-seven people have lost their lives.", 0)
+    assert unfound_facts("27 people have lost their lives.", [said]) == ()
+    assert unfound_facts("Twenty-seven people died.", [Source("27 people died.", 0)]) == ()
+    assert unfound_facts("28 people have lost their lives.", [said]) == ("28",)
+
+
+def test_the_articles_date_backs_only_a_written_date() -> None:
+    """A made-up "19" must not pass for an article of the 19th."""
+    said = "The toll from the earthquake rose to 12, the interior ministry said."
+    dated = Source(said, 0, tuple(split_sentences(said)), "", "2024-03-19")
+    assert not check(said.replace("12", "19"), [dated]).supported
+    assert unfound_facts("It was reported on 19 March 2024.", [dated]) == ()
+
+
+def test_openers_and_number_signs_are_not_names_or_negations() -> None:
+    said = Source("The toll rose to 19, the interior ministry said.", 0)
+    for opener in ("Furthermore, the", "Moreover the", "Separately, the"):
+        assert check(f"{opener} toll rose to 19, the interior ministry said.", [said]).supported
+    fire = Source("Nobody was hurt in the fire at No. 10 Downing Street, police said.", 0)
+    assert check("No one was hurt in the fire, police said.", [fire]).supported
+    assert check("The fire was at No. 10 Downing Street, police said.", [fire]).supported

@@ -31,7 +31,7 @@ from citeqa.llm_client import ChatClient, LLMError
 from citeqa.llm_reply import ThinkingFilter, says_no_answer, split_written, without_thinking
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit
 from citeqa.text import plural, squash
-from citeqa.verify import Source, best_source, check
+from citeqa.verify import Source, Support, best_source, check, unfound_facts
 
 OnText = Callable[[str], None]
 HISTORY_TURNS = 3  # earlier questions and answers the model is shown (follow-ups need a few)
@@ -101,14 +101,17 @@ def verified(
         if not v.supported and unsupported == "drop":
             dropped += 1
             continue
-        cites: tuple[int, ...] = ()
-        if hit is not None and v.quote:
-            key = (hit.passage.article_id, v.start, v.end)
+        backing = [(hit, v)] if hit is not None and v.quote else []
+        if v.supported and len(valid) > 1:
+            backing += _other_backing(sentence, [(hits[n - 1], sources[n - 1]) for n in valid], v.source)
+        cites: list[int] = []
+        for h, w in backing:
+            key = (h.passage.article_id, w.start, w.end)
             if key not in numbered:
                 numbered[key] = len(numbered) + 1
-                citations.append(citation(numbered[key], hit, v.start, v.end, v.quote, meta))
-            cites = (numbered[key],)
-        sentences.append(AnswerSentence(sentence, cites, supported=v.supported, flagged=v.unfound))
+                citations.append(citation(numbered[key], h, w.start, w.end, w.quote, meta))
+            cites.append(numbered[key])
+        sentences.append(AnswerSentence(sentence, tuple(cites), supported=v.supported, flagged=v.unfound))
     supported = sum(bool(s.supported) and not says_no_answer(s.text) for s in sentences)
     if not supported:
         return None
@@ -132,6 +135,23 @@ def left_out(dropped: int) -> str:
         return ""
     were = "was" if dropped == 1 else "were"
     return f"{plural(dropped, 'sentence')} the passages don't support {were} left out."
+
+
+def _other_backing(
+    sentence: str, cited: Sequence[tuple[Hit, Source]], main: int
+) -> list[tuple[Hit, Support]]:
+    """The other cited passages a sentence needs besides its supporting one: those holding a
+    number, name or date the main one lacks ("the toll rose from 12 to 19", citing the reports of
+    12 and of 19), each with its best window, so every fact it states is in a quote it cites."""
+    missing = set(unfound_facts(sentence, [cited[main][1]]))
+    out = []
+    for i, (hit, src) in enumerate(cited):
+        has = missing - set(unfound_facts(sentence, [src])) if i != main else set()
+        window = check(sentence, [src]) if has else None
+        if window is not None and window.quote:
+            out.append((hit, window))
+            missing -= has
+    return out
 
 
 def _source(hit: Hit, meta: Mapping[str, ArticleMeta]) -> Source:

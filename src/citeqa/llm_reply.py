@@ -45,17 +45,22 @@ _FOOTNOTE = re.compile(r"^[ \t]*\[\^\d{1,3}\]:.*(?:\n|$)", re.M)  # "[^1]: …",
 _THINK_TAG = re.compile(r"<(/?)(?:think|thinking)>", re.I)
 _THINK_CLOSE = re.compile(r"</(?:think|thinking)>", re.I)
 _OPENERS = ("<think>", "<thinking>")
+_NOTHING_WORDS = r"information|mention|details?|answer|data|indication|reference"
 # "The passages do not say …", "None of the passages …", "I cannot answer …": a model that found no
 # answer, as asked to say. "The passages" must be the ones it was given ("the", "these", "the
 # provided" …), since a news sentence says "military sources did not say" too.
 _THE_PASSAGES = (
-    r"(?:the|these|those)\s+(?:(?:provided|given|above|available|retrieved|numbered|supplied)\s+)?"
+    r"\b(?:the|these|those)\s+(?:(?:provided|given|above|available|retrieved|numbered|supplied)\s+)?"
     r"(?:passages?|sources?|context|texts?|articles?|documents?|excerpts?)\b"
 )
-_NOT = r"(?:do|does|did|is|are|was|were)\s*(?:not|n['’]t)\b"
+# A saying verb after the negation: "the sources were not named" and "the documents contain no
+# signature, police said" are news, not a model that found no answer.
+_SAY = r"(?:say|state|mention|specify|answer|indicate|provide|contain|include|give|discuss|address|cover)"
+_NOT = rf"(?:do|does|did)\s*(?:not|n['’]t)\s+(?:\w+ly\s+)?{_SAY}\b"
 # right after "the passages" ("The passages say the drills are not in Kars" is an answer)
-_DENY = rf"(?:{_NOT}|(?:contain|provide|give|offer|include|hold|make)s?\s+no\b|say\s+nothing\b)"
-_NOTHING = r"information|mention|details?|answer|data|indication"  # "no information in the passages"
+_HAVE_NO = rf"(?:contain|provide|give|offer|include|hold|make)s?\s+no\s+(?:{_NOTHING_WORDS})\b"
+_DENY = rf"(?:{_NOT}|{_HAVE_NO}|say\s+nothing\b)"
+_NOTHING = _NOTHING_WORDS  # "no information in the passages"
 _NO_ANSWER = re.compile(
     "|".join(
         (
