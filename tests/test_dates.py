@@ -100,7 +100,10 @@ def test_iso_published_takes_date_values() -> None:
         (1715077800, "2024-05-07T10:30:00+00:00"),  # a Unix time, in UTC
         (1715077800.75, "2024-05-07T10:30:00+00:00"),  # seconds, like every stored time
         (1715077800000, "2024-05-07T10:30:00+00:00"),  # above 1e11 only milliseconds make sense
-        (-86400, "1969-12-31T00:00:00+00:00"),
+        (-864000000, "1942-08-16T00:00:00+00:00"),  # long before 1970: still a time
+        (-86400, ""),  # too close to 1970 for a news date: noted, not 31 December 1969
+        (2024, ""),  # a year, not 33 minutes past midnight on 1 January 1970
+        (20240305.0, ""),  # a date typed as a decimal is not a Unix time in 1970
         (20240507, "2024-05-07"),  # eight digits that make a date: ISO 8601's basic form, not 1970
         (0, ""),  # the usual "no date" placeholder
         (float("nan"), ""),

@@ -166,6 +166,11 @@ def _shown(value: object) -> str:
     return shown if len(shown) <= 60 else shown[:59] + "…"
 
 
+# Numbers below this (3 March 1973) are not taken for Unix times: no news source writes an article's
+# date as one so early, and a year ("2024") or a date typed as a decimal is far more likely.
+_EARLIEST_UNIX = 100_000_000
+
+
 def _from_number(value: float) -> tuple[str, str]:
     """A Unix time (seconds, or milliseconds when only those make sense), stored in UTC."""
     if isinstance(value, int) and 10_000_101 <= value <= 99_991_231 and (day := _basic_day(str(value))):
@@ -174,6 +179,8 @@ def _from_number(value: float) -> tuple[str, str]:
         return day, ""
     if value == 0:  # the usual "no date" placeholder, not 1 January 1970
         return "", "unreadable date 0 (a Unix time of 0 stands for no date)"
+    if 0 < abs(value) < _EARLIEST_UNIX:  # "2024" is a year, not 33 minutes past midnight in 1970
+        return "", f"unreadable date {_shown(value)} (too small for a Unix time; a year alone is no date)"
     try:
         seconds = value / 1000 if abs(value) > _MILLISECONDS else value
         return _iso_datetime(dt.datetime.fromtimestamp(seconds, _UTC)), ""

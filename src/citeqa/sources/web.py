@@ -157,7 +157,8 @@ def _read_response(given: str, got: Fetched) -> list[Item]:
         return from_feed(got.body, file_id=article_id, path=given, base_url=got.url)
     if kind == "application/pdf" or got.body.startswith(b"%PDF-"):
         return [(given, replace(from_pdf(got.body, file_id=article_id, stem="", path=given), url=got.url))]
-    if kind == DOCX_TYPE or (kind in _ZIP_TYPES and got.url.lower().endswith(".docx")):
+    named_docx = any(urllib.parse.urlsplit(u).path.lower().endswith(".docx") for u in (given, got.url))
+    if kind == DOCX_TYPE or (kind in _ZIP_TYPES and named_docx):
         return [(given, replace(from_docx(got.body, file_id=article_id, stem="", path=given), url=got.url))]
     root = feed_root(got.body).lower()
     untyped_html = kind in ("", "text/plain") and b"<html" in got.body[:4096].lower()
