@@ -134,7 +134,7 @@ def test_the_command_line_asks_as_of_a_day_and_within_a_scope(dated_kb, capsys, 
     assert "(“yesterday” read as 2024-03-05 (as of 2024-03-06))" in capsys.readouterr().out
     assert main([*args, "--as-of", "tomorrow"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "citeqa: error: --as-of must be a date like 2024-03-05, got 'tomorrow'"
+    assert err.strip() == "citeqa: error: --as-of must be a date like 2024-03-05 (or 'today'), got 'tomorrow'"
 
 
 def test_eval_honours_each_questions_day_and_splits_timed_questions(dated_kb, tmp_path, capsys):
@@ -182,7 +182,10 @@ def test_eval_honours_each_questions_day_and_splits_timed_questions(dated_kb, tm
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"question": "Who?", "as_of": "soon"}) + "\n")
     assert main(["eval", str(bad), "--kb", str(dated_kb)]) == 2
-    assert "bad.jsonl:1: as_of must be a date like 2024-03-05, got 'soon'" in capsys.readouterr().err
+    assert (
+        "bad.jsonl:1: as_of must be a date like 2024-03-05 (or 'today'), got 'soon'"
+        in capsys.readouterr().err
+    )
 
 
 def test_chat_keeps_its_scope_for_every_question(dated_kb, monkeypatch, capsys):

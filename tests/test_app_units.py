@@ -499,7 +499,9 @@ def test_the_scope_line_says_when_the_as_of_box_holds_no_date_and_which_day_is_u
 
 def test_a_day_that_does_not_exist_is_refused_when_asking(chat_page):
     tab = SimpleNamespace(session_hash="t")
-    with pytest.warns(UserWarning, match="As of date must be a date like 2024-03-05, got '2024-02-30'"):
+    with pytest.warns(
+        UserWarning, match=r"As of date must be a date like 2024-03-05 \(or 'today'\), got '2024-02-30'"
+    ):
         steps = _run(chat_page.chat("Where will the drills be held?", 5, "2024-02-30", [], [], tab))
     assert len(steps) == 1 and chat_page.conversations.get(tab).turns == []
 

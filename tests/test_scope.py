@@ -69,9 +69,22 @@ def test_an_unknown_article_or_source_is_an_error_not_an_empty_scope(tmp_path, h
     qa = Assistant.build(_dated(4), kb=tmp_path / "kb", embedder=hash_embedder, progress=False, config=cfg)
     with pytest.raises(InputError, match=r"no article with id 'nosuch' in this knowledge base"):
         qa.ask("Which river flooded?", articles=["d1", "nosuch"])
-    with pytest.raises(InputError, match=r"no article from source 'Nobody' in this knowledge base"):
+    with pytest.raises(InputError, match=r"no article from source 'Nobody' in this knowledge base") as err:
         qa.ask("Which river flooded?", sources=["Nobody"])
+    assert "its sources are" in str(err.value)  # the names there are, as they must be typed
+    source = qa.article("d1").source
+    with pytest.raises(InputError, match=rf"did you mean '{source}'\?"):
+        qa.ask("Which river flooded?", sources=[source.swapcase()])
     # A known scope that no passage falls in (every article is later) abstains and says why.
     answer = qa.ask("Which river flooded?", articles=["d2"], as_of="2024-01-01")
     assert answer.abstained and "scope leaves none" in answer.reason
     qa.close()
+
+
+def test_today_and_now_are_days():
+    import datetime as dt
+
+    from citeqa.scope import day
+
+    assert day("today", "as_of") == day("now", "--as-of") == dt.date.today()
+    assert day("2024-03-05T22:30:00+01:00", "as_of") == dt.date(2024, 3, 5)  # its day

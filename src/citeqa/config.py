@@ -273,7 +273,7 @@ def check_llm(url: str, timeout: object, unsupported: str) -> None:
                 f"llm_url must be an http(s) URL such as http://127.0.0.1:8080/v1, got {safe_url(url)!r}"
             )
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
-        raise ConfigError(f"llm_timeout must be a number of seconds from 0 to 3600, got {timeout!r}")
+        raise ConfigError(f"llm_timeout must be more than 0 and at most 3600 seconds, got {timeout!r}")
     if unsupported not in UNSUPPORTED:
         raise ConfigError(f"llm_unsupported must be one of {', '.join(UNSUPPORTED)}, got {unsupported!r}")
 

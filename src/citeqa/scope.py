@@ -16,8 +16,9 @@ from citeqa.errors import InputError
 
 
 def day(value: object, what: str) -> dt.date | None:
-    """A date from a `date`, a `datetime` or an ISO string ("2024-03-05", "2024-03-05T10:00+01:00");
-    None stays None; anything else is an InputError naming `what`."""
+    """A date from a `date`, a `datetime` or an ISO string ("2024-03-05", "2024-03-05T10:00+01:00":
+    its day; questions are asked as of a day), or "today"/"now"; None stays None; anything else is
+    an InputError naming `what`."""
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -25,11 +26,13 @@ def day(value: object, what: str) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
+        if value.strip().lower() in ("today", "now"):  # the page's date box writes "now"
+            return dt.date.today()
         try:
             return dt.date.fromisoformat(value.strip()[:10])
         except ValueError:
             pass
-    raise InputError(f"{what} must be a date like 2024-03-05, got {value!r}")
+    raise InputError(f"{what} must be a date like 2024-03-05 (or 'today'), got {value!r}")
 
 
 @dataclass(frozen=True)

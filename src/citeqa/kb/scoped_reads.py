@@ -14,6 +14,8 @@ import numpy as np
 from citeqa.errors import InputError
 from citeqa.scope import Scope
 
+SOURCES_SHOWN = 12  # sources an unknown source's error lists
+
 
 class ScopedReads:
     _conn: sqlite3.Connection
@@ -27,7 +29,7 @@ class ScopedReads:
         range and inside any as_of). An article id or a source the knowledge base doesn't have is
         an InputError (a typo would otherwise read as "the articles don't say")."""
         self._check_known("id", scope.articles, "article with id", "`citeqa list` shows the ids")
-        self._check_known("source", scope.sources, "article from source", "`citeqa list` shows the sources")
+        self._check_known("source", scope.sources, "article from source", "")
         where, args = [], []
         if scope.articles:
             where.append("a.id IN (SELECT value FROM json_each(?))")
@@ -79,4 +81,16 @@ class ScopedReads:
             known = {r[0] for r in self._conn.execute(sql, (json.dumps(list(values)),))}
         missing = [v for v in values if v not in known]
         if missing:
-            raise InputError(f"no {what} {', '.join(map(repr, missing))} in this knowledge base; {hint}")
+            why = hint or self._sources_hint(missing)
+            raise InputError(f"no {what} {', '.join(map(repr, missing))} in this knowledge base; {why}")
+
+    def _sources_hint(self, missing: Sequence[str]) -> str:
+        """The sources there are (names must match exactly), the one meant first when only case differs."""
+        with self.guard():
+            names = sorted(
+                r[0] for r in self._conn.execute("SELECT DISTINCT source FROM articles WHERE source != ''")
+            )
+        meant = [n for m in missing for n in names if n.casefold() == m.casefold()]
+        shown = ", ".join(map(repr, names[:SOURCES_SHOWN])) + (", ..." if len(names) > SOURCES_SHOWN else "")
+        lead = f"did you mean {', '.join(map(repr, meant))}? " if meant else ""
+        return f"{lead}its sources are {shown}" if names else "no article in it names a source"
