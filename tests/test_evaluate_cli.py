@@ -118,8 +118,9 @@ def test_the_summary_splits_answer_hit_only_when_questions_have_a_time_expressio
     flat["answer_hit_untimed"] = None  # every question has one: the other half is not measured
     lines = format_summary(flat, {}).splitlines()
     assert lines[2:] == [
-        "  answer_hit_timed            0.5000  (3 questions with a time expression)",
-        "  answer_hit_untimed               -  (0 questions without)",
+        "  answer_hit_timed            0.5000  (3 questions with a time expression; those without a gold "
+        "answer not scored)",
+        "  answer_hit_untimed               -  (0 questions without; those without a gold answer not scored)",
     ]
 
 

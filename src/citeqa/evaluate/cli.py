@@ -16,6 +16,7 @@ from citeqa.cli_answer import llm_config, llm_options
 from citeqa.datasets import FORMATS
 from citeqa.errors import ConfigError, InputError
 from citeqa.evaluate.names import HEADLINE
+from citeqa.text import plural
 
 EXIT_BELOW_THRESHOLD = 1
 
@@ -227,15 +228,11 @@ def _time_split(flat: dict[str, object], count: int) -> list[str]:
         return []
     out = []
     for name, label in (
-        ("answer_hit_timed", f"{_questions(timed)} with a time expression"),
-        ("answer_hit_untimed", f"{_questions(count - timed)} without"),
+        ("answer_hit_timed", f"{plural(timed, 'question')} with a time expression"),
+        ("answer_hit_untimed", f"{plural(count - timed, 'question')} without"),
     ):
         v = flat.get(name)
         # null when none of those questions has a gold answer (all timed, or only unanswerable ones)
         shown = f"{v:.4f}" if isinstance(v, (int, float)) else "-"
-        out.append(f"  {name:<24}{shown:>10}  ({label})")
+        out.append(f"  {name:<24}{shown:>10}  ({label}; those without a gold answer not scored)")
     return out
-
-
-def _questions(n: int) -> str:
-    return f"{n} question" if n == 1 else f"{n} questions"
