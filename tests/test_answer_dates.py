@@ -271,6 +271,7 @@ def test_different_stories_are_not_updates_of_each_other(quake_qa):
     [
         ("Who resigned this week?", "2024-05-09", "volk", False),
         ("Who resigned last week?", "2024-05-09", "rinn", False),
+        ("Who resigned in May?", "2024-05-20", "volk", False),
         # nothing was published that day: an answer from another day, and it says so
         ("Who resigned yesterday?", "2024-05-20", None, True),
     ],

@@ -26,6 +26,9 @@ WED = dt.date(2024, 3, 6)  # a Wednesday
         ("What did she say recently?", "2024-02-05", "2024-03-06", True),
         ("What is the latest toll?", None, None, True),
         ("How many have died so far?", None, None, True),
+        ("Who resigned in March?", "2024-03-01", "2024-03-06", False),  # the month asked in, so far
+        ("Who resigned in December?", "2023-12-01", "2023-12-31", False),  # the latest December
+        ("What opened in May 2021?", "2021-05-01", "2021-05-31", False),
     ],
 )
 def test_expressions_become_windows_of_days(question, start, end, newest):
@@ -35,7 +38,9 @@ def test_expressions_become_windows_of_days(question, start, end, newest):
     assert w.newest is newest
 
 
-@pytest.mark.parametrize("question", ["Who is the mayor?", "When was the bridge built?", "Is it snowing?"])
+@pytest.mark.parametrize(
+    "question", ["Who is the mayor?", "When was the bridge built?", "Is it snowing?", "May I ask who won?"]
+)
 def test_questions_without_relative_time_have_no_window(question):
     assert resolve(question, WED) is None
 
@@ -56,3 +61,19 @@ def test_in_window_compares_calendar_days_and_ignores_undated():
     t = read_time("What happened this week?", WED, "")
     assert t.in_window("2024-03-04T23:30:00-05:00") and t.in_window("2024-03-06")
     assert not t.in_window("2024-03-03") and not t.in_window("") and not t.in_window("soon")
+
+
+@pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        ("Who resigned in November?", "Who resigned?"),
+        ("How many people died in the past 3 days?", "How many people died?"),
+        ("What happened yesterday in Kars?", "What happened in Kars?"),
+        ("What is the latest toll?", "What is the latest toll?"),  # no window: nothing to take out
+        ("Yesterday?", "Yesterday?"),  # nothing would be left
+    ],
+)
+def test_the_reader_reads_a_question_without_its_window(question, read):
+    from citeqa.timewords import without_window
+
+    assert without_window(question, resolve(question, WED)) == read

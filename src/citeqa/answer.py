@@ -30,7 +30,7 @@ from citeqa.reader import Reader
 from citeqa.retrieve import Candidate
 from citeqa.schema import Answer, AnswerSentence, Citation, Hit, ShortAnswer
 from citeqa.text import squash
-from citeqa.timewords import QuestionTime
+from citeqa.timewords import QuestionTime, without_window
 
 _ANSWER_TYPE = SENTENCE_FEATURES.index("answer_type")
 MODEL = answer_model.load()
@@ -104,7 +104,8 @@ def compose(
     asked = read_as or question
     inside = _in_window(candidates, meta, when)
     if inside and when is not None:  # the window's articles first: they answer when they can
-        answer = _compose(question, qvec, inside, meta, settings, query, reader, when, asked)
+        within = without_window(asked, when.window)
+        answer = _compose(question, qvec, inside, meta, settings, query, reader, when, within)
         if not answer.abstained:
             return replace(answer, hits=tuple(c.hit for c in candidates), note=when.note)
     answer = _compose(question, qvec, candidates, meta, settings, query, reader, when, asked)

@@ -43,8 +43,10 @@ _FIXED = (
     "last month|this year|last year|recently|lately|in recent days|these days"
 )
 _NEWEST = "latest|newest|most recent|most recently|currently|current|right now|now|so far|to date"
+_MONTHS = "january february march april may june july august september october november december".split()
 _PATTERN = re.compile(
-    rf"\b(?:(?P<fixed>{_FIXED})"
+    rf"\b(?:in\s+(?P<month>{'|'.join(_MONTHS)})(?:\s+(?P<year>\d{{4}}))?"
+    rf"|(?P<fixed>{_FIXED})"
     rf"|(?:the )?(?:past|last) (?P<n>{_N}) (?P<unit>day|week|month|year)s?"
     rf"|(?P<ago_n>{_N}) (?P<ago_unit>day|week|month|year)s? ago"
     rf"|(?P<newest>{_NEWEST}))\b",
@@ -83,12 +85,39 @@ def _fixed(phrase: str, as_of: dt.date) -> tuple[dt.date, dt.date, bool]:
     return as_of - 30 * one, as_of, True  # recently, lately, in recent days, these days
 
 
+def _month_window(month: str, year: str | None, as_of: dt.date, phrase: str) -> TimeWindow:
+    """ "in November" (the latest November up to as_of; "in November 2023" that one) as its days,
+    ending at as_of when it is the month asked as of."""
+    n = _MONTHS.index(month) + 1
+    y = int(year) if year else (as_of.year if n <= as_of.month else as_of.year - 1)
+    start = dt.date(y, n, 1)
+    end = (dt.date(y + n // 12, n % 12 + 1, 1)) - dt.timedelta(days=1)
+    return TimeWindow(start, min(end, as_of) if start <= as_of else end, phrase)
+
+
+def without_window(question: str, window: TimeWindow | None) -> str:
+    """The question without the words that name its window of days ("Who resigned in November?"
+    -> "Who resigned?"): read over the window's own articles, the words have done their work, and
+    the reader, trained on questions without them, answers the rest more surely."""
+    if window is None or window.start is None:
+        return question
+    lead = r"(?:(?:in|on|during|over|within|for|since|from|of)\s+)?"  # "in the past 3 days"
+    m = re.search(rf"\s*\b{lead}{re.escape(window.phrase)}\b", question, re.IGNORECASE)
+    if m is None:
+        return question
+    rest = (question[: m.start()] + question[m.end() :]).strip()
+    rest = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", rest))
+    return rest if re.search(r"\w", rest) else question
+
+
 def resolve(question: str, as_of: dt.date) -> TimeWindow | None:
     """The first relative time expression in the question as a window of days (None: there is none)."""
     m = _PATTERN.search(question)
     if m is None:
         return None
     phrase = m.group(0).lower()
+    if m.group("month"):
+        return _month_window(m.group("month").lower(), m.group("year"), as_of, phrase)
     if m.group("fixed"):
         start, end, newest = _fixed(phrase, as_of)
         return TimeWindow(start, end, phrase, newest)
