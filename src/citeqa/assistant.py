@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,13 +17,13 @@ from citeqa.chat import ChatSession
 from citeqa.config import ChunkSettings, ComposerSettings, Config, default_kb_path
 from citeqa.embed import Embedder, load_embedder, resolve_model_path
 from citeqa.errors import ConfigError, InputError, KBMismatchError, KBNotFoundError
-from citeqa.ingest import FetchSettings, article_from_record, read_paths
+from citeqa.ingest import FetchSettings, collect
 from citeqa.kb import ArticleInfo, Indexer, KnowledgeBase, Manifest
 from citeqa.llm import OnText, uses_llm, write_with
 from citeqa.onnx_query import VerifiedQuestionEncoder, load_verified
 from citeqa.reader import Reader, load_reader
 from citeqa.retrieve import PREFER_BOOST, Candidate, Query, Retriever, boost
-from citeqa.schema import Answer, Article, Hit, IngestReport, Skipped
+from citeqa.schema import Answer, Article, Hit, IngestReport
 from citeqa.scope import Scope
 from citeqa.text import check_question
 from citeqa.timewords import WINDOW_BOOST, QuestionTime, read_time
@@ -344,47 +344,6 @@ class Assistant:
         from citeqa.evaluate.runner import evaluate
 
         return evaluate(self, dataset, **kwargs)  # type: ignore[arg-type]
-
-
-def collect(
-    sources: Iterable[object], *, fetch: FetchSettings | None = None
-) -> tuple[list[Article], list[Skipped]]:
-    """Files, folders and URLs are read by `ingest`; `Article`s and `Skipped`s pass through; dicts
-    become articles."""
-    if isinstance(sources, (str, os.PathLike, Mapping, Article, Skipped)):
-        sources = [sources]
-    articles: list[Article] = []
-    skipped: list[Skipped] = []
-    paths: list[str | os.PathLike[str]] = []
-    for i, src in enumerate(sources):
-        if isinstance(src, Article):
-            articles.append(src)
-        elif isinstance(src, Skipped):
-            skipped.append(src)
-        elif isinstance(src, Mapping):
-            try:
-                articles.append(article_from_record(src, where=f"record {i}"))
-            except InputError as exc:
-                skipped.append(Skipped(f"record {i}", str(exc)))
-        elif isinstance(src, (str, os.PathLike)):
-            paths.append(src)
-        else:
-            skipped.append(Skipped(f"item {i}", f"cannot ingest a {type(src).__name__}"))
-    if paths:
-        read, bad = read_paths(paths, fetch=fetch)
-        articles += read
-        skipped += bad
-    return _dedupe(articles, skipped)
-
-
-def _dedupe(articles: Sequence[Article], skipped: list[Skipped]) -> tuple[list[Article], list[Skipped]]:
-    seen: dict[str, Article] = {}
-    for a in articles:
-        if a.id in seen:
-            skipped.append(Skipped(a.path or a.id, f"duplicate id {a.id!r} in the same batch"))
-        else:
-            seen[a.id] = a
-    return list(seen.values()), skipped
 
 
 def _built_with(kb: KnowledgeBase) -> Config:

@@ -34,8 +34,8 @@ def _kb(args: argparse.Namespace) -> Path:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from citeqa.assistant import Assistant, collect
-    from citeqa.ingest import FetchSettings, is_url
+    from citeqa.assistant import Assistant
+    from citeqa.ingest import FetchSettings, collect, is_url
 
     # os.path.exists never raises (a too-long name is just False); a URL is read, not looked up.
     if not any(is_url(p) or os.path.exists(p) for p in args.paths):

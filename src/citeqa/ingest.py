@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from citeqa.errors import InputError
@@ -37,6 +37,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "FetchSettings",
     "article_from_record",
+    "collect",
     "content_hash",
     "is_url",
     "read_paths",
@@ -177,3 +178,44 @@ def content_hash(article: Article) -> str:
     # A JSON list keeps field boundaries unambiguous ("ab" + "c" differs from "a" + "bc").
     payload = json.dumps([article.title, article.text, article.source, article.url, article.published])
     return hashlib.sha256(payload.encode("ascii")).hexdigest()
+
+
+def collect(
+    sources: Iterable[object], *, fetch: FetchSettings | None = None
+) -> tuple[list[Article], list[Skipped]]:
+    """Files, folders and URLs are read by `ingest`; `Article`s and `Skipped`s pass through; dicts
+    become articles."""
+    if isinstance(sources, (str, os.PathLike, Mapping, Article, Skipped)):
+        sources = [sources]
+    articles: list[Article] = []
+    skipped: list[Skipped] = []
+    paths: list[str | os.PathLike[str]] = []
+    for i, src in enumerate(sources):
+        if isinstance(src, Article):
+            articles.append(src)
+        elif isinstance(src, Skipped):
+            skipped.append(src)
+        elif isinstance(src, Mapping):
+            try:
+                articles.append(article_from_record(src, where=f"record {i}"))
+            except InputError as exc:
+                skipped.append(Skipped(f"record {i}", str(exc)))
+        elif isinstance(src, (str, os.PathLike)):
+            paths.append(src)
+        else:
+            skipped.append(Skipped(f"item {i}", f"cannot ingest a {type(src).__name__}"))
+    if paths:
+        read, bad = read_paths(paths, fetch=fetch)
+        articles += read
+        skipped += bad
+    return _dedupe(articles, skipped)
+
+
+def _dedupe(articles: Sequence[Article], skipped: list[Skipped]) -> tuple[list[Article], list[Skipped]]:
+    seen: dict[str, Article] = {}
+    for a in articles:
+        if a.id in seen:
+            skipped.append(Skipped(a.path or a.id, f"duplicate id {a.id!r} in the same batch"))
+        else:
+            seen[a.id] = a
+    return list(seen.values()), skipped
