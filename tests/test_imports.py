@@ -146,6 +146,7 @@ LAYERS: list[tuple[str, ...]] = [
         "citeqa.scope",
         "citeqa.timewords",
         "citeqa.encoding",
+        "citeqa.zones",
         "citeqa.dates",
     ),
     ("citeqa.sources", "citeqa.sources."),  # one reader per kind of source, beneath ingest

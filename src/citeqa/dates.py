@@ -30,6 +30,11 @@ import re
 import time
 from typing import NamedTuple
 
+# the zone tables are read from here too (README: citeqa.dates.ZONES)
+from citeqa.zones import AMBIGUOUS_ZONES as AMBIGUOUS_ZONES
+from citeqa.zones import ZONES as ZONES
+from citeqa.zones import offset, zone_at
+
 _UTC = dt.timezone.utc
 _MONTHS = "january february march april may june july august september october november december".split()  # noqa: SIM905
 # An ISO 8601 date and time ("2024-03-05T14:30", ":00", ".123", then "Z" or an offset); also with a
@@ -60,29 +65,8 @@ _DATES = (  # (pattern, what its groups are): ISO, "18 April 2023", "April 18, 2
 _CLOCK = re.compile(
     r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])\s*([ap]\.?m\.?(?![A-Za-z]))?", re.IGNORECASE
 )
-# The zone right after a time, perhaps in parentheses: UTC/GMT with or without an offset ("UTC+4",
-# "GMT+05:30"), a bare offset ("-0500"), or an abbreviation. Abbreviations count in capitals only:
-# "14:00 west of the city" names no zone.
-_ZONE = re.compile(
-    r"\s*\(?\s*(?:(?i:(UTC|GMT|UT|Z))(?:\s*([+-])(\d{1,2})(?::?(\d{2}))?)?|([+-])(\d{2}):?(\d{2})"
-    r"|([A-Z]{2,5}))(?![A-Za-z\d])"
-)
 _RFC2822 = re.compile(r"\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?")  # "5 Mar 2024 14:30"
-#: Time zone abbreviations read as fixed offsets (hours east of UTC): the common ones that name one
-#: zone. CST is North American Central (not China's), BST British Summer Time (not Bangladesh's).
-ZONES = {
-    **dict.fromkeys(("UTC", "GMT", "UT", "Z", "WET"), 0),
-    **dict(WEST=1, BST=1, CET=1, CEST=2, EET=2, EEST=3, MSK=3, AZT=4, JST=9, KST=9, AEST=10, AEDT=11),
-    **dict(EST=-5, EDT=-4, CST=-6, CDT=-5, MST=-7, MDT=-6, PST=-8, PDT=-7, AKST=-9, AKDT=-8, HST=-10),
-}
-#: Abbreviations that name several zones: the time is kept without a zone, and that is noted.
-AMBIGUOUS_ZONES = {
-    "IST": "India +05:30, Ireland +01:00 or Israel +02:00",
-    "GST": "Gulf +04:00 or South Georgia -02:00",
-    "AST": "Atlantic -04:00 or Arabia +03:00",
-}
 _KINDS = {list: "list", tuple: "list", dict: "JSON object"}  # what a note calls a value that is no date
-_NOT_ZONES = frozenset({"AM", "PM"})  # "02:00 PM" after an ISO time: no zone (and no note)
 #: Above this, a Unix time only makes sense in milliseconds (1e11 seconds is the year 5138).
 _MILLISECONDS = 1e11
 
@@ -221,36 +205,14 @@ def _with_clock(value: str, day: str) -> tuple[str, str]:
 
 
 def _zone_at(value: str, at: int, *, named_only: bool = False) -> tuple[dt.tzinfo | None, str]:
-    """The time zone written at `value[at:]`, right after a time, and the problem with it ("" when
-    none): (None, "") when no zone is written there; (None, why) for an abbreviation that is not
-    understood or names several zones. `named_only` reads abbreviations only, not offsets."""
-    if not (m := _ZONE.match(value, at)):
-        return None, ""
-    base, sign, hours, minutes, bare_sign, bare_hours, bare_minutes, word = m.groups()
-    if named_only and not (word or (base and not sign)):
-        return None, ""
-    if base and sign:
-        return _offset(sign, hours, minutes), ""
-    if bare_sign:
-        return _offset(bare_sign, bare_hours, bare_minutes), ""
-    name = (base or word).upper()
-    if name in ZONES:
-        return dt.timezone(dt.timedelta(hours=ZONES[name])), ""
-    if name in _NOT_ZONES:
-        return None, ""
-    ambiguous = AMBIGUOUS_ZONES.get(name)
-    why = f"ambiguous time zone {name!r} ({ambiguous})" if ambiguous else f"time zone {name!r} not understood"
-    return None, f"{why} in {_shown(value)!r}"
+    """zones.zone_at, its problem said with the value it is in."""
+    tz, why = zone_at(value, at, named_only=named_only)
+    return tz, (f"{why} in {_shown(value)!r}" if why else "")
 
 
 def _iso_datetime(value: dt.datetime) -> str:
     # Seconds, not microseconds: no source means them, and equal times should read equal.
     return value.replace(microsecond=0).isoformat(timespec="seconds")
-
-
-def _offset(sign: str, hours: str, minutes: str | None) -> dt.timezone:
-    delta = dt.timedelta(hours=int(hours), minutes=int(minutes or 0))
-    return dt.timezone(-delta if sign == "-" else delta)
 
 
 def _from_pdf(value: str, anchored: bool) -> tuple[str, str]:
@@ -262,7 +224,7 @@ def _from_pdf(value: str, anchored: bool) -> tuple[str, str]:
             return "", ""
         if hour is None:
             return dt.date(int(year), int(month), int(day)).isoformat(), ""
-        tz = _UTC if z else _offset(sign, oh, om) if sign else None
+        tz = _UTC if z else offset(sign, oh, om) if sign else None
         when = dt.datetime(int(year), int(month), int(day), int(hour), int(minute or 0), int(second or 0))
         return _iso_datetime(when.replace(tzinfo=tz)), ""
     except (ValueError, TypeError, OverflowError):
@@ -296,7 +258,7 @@ def _iso_time(m: re.Match[str]) -> str:
             tz = _UTC
         elif zone:
             digits = zone[1:].replace(":", "")
-            tz = _offset(zone[0], digits[:2], digits[2:] or None)
+            tz = offset(zone[0], digits[:2], digits[2:] or None)
         hms = int(hour), int(minute), int(second or 0)
         return _iso_datetime(dt.datetime(int(year), int(month), int(day), *hms, tzinfo=tz))
     except ValueError:
