@@ -157,6 +157,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("citeqa.features", "citeqa.reader", "citeqa.verify"),
     ("citeqa.answer_direct", "citeqa.answer", "citeqa.llm_client", "citeqa.llm_reply"),
     ("citeqa.llm",),  # answers written by a language model, checked by citeqa.verify
+    ("citeqa.chat_markdown",),
     ("citeqa.chat",),
     (  # scoring a question set: takes an assistant, never imports one
         "citeqa.evaluate.results",
