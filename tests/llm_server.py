@@ -10,9 +10,10 @@ client connects to it over TCP like to any server).
 request asks to stream), "slow" (waits `delay` seconds first), "trickle" (streams one word every
 `delay` seconds, forever), "dawdle" (its headers after `delay` seconds, then every piece of the
 reply `delay` seconds after the one before: JSON in one piece, streamed a word at a time), "fail"
-(HTTP 500 with an OpenAI-style error), "malformed" (HTTP 200 that isn't a chat completion), "html" (a
-web page), "garbage-stream" (an event stream whose data isn't JSON). Every request is kept in
-`requests` (path, headers, JSON body).
+(HTTP 500 with an OpenAI-style error), "fail-slowly" (the same, its body `delay` seconds after its
+headers), "malformed" (HTTP 200 that isn't a chat completion), "html" (a web page),
+"garbage-stream" (an event stream whose data isn't JSON). Every request is kept in `requests`
+(path, headers, JSON body).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def _handler(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             llm.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
             if not self.path.endswith("/v1/chat/completions"):
                 return self._send(404, "application/json", b'{"error": {"message": "no such endpoint"}}')
-            if llm.behaviour == "fail":
+            if llm.behaviour in ("fail", "fail-slowly"):
                 return self._send(
                     500, "application/json", b'{"error": {"message": "model crashed", "code": 500}}'
                 )
@@ -117,7 +118,7 @@ def _handler(llm: ScriptedLLM) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            if llm.behaviour == "dawdle":  # the headers now, the body later
+            if llm.behaviour in ("dawdle", "fail-slowly"):  # the headers now, the body later
                 self.wfile.flush()
                 time.sleep(llm.delay)
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up

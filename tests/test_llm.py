@@ -258,6 +258,13 @@ def test_the_timeout_bounds_the_whole_reply_not_each_read(qa, llm, stream):
     assert took < 1.0 * 1.5, f"{took:.2f} s"
 
 
+def test_an_error_status_is_reported_even_when_its_body_comes_too_late(qa, llm):
+    llm.behaviour, llm.delay = "fail-slowly", 1.5  # HTTP 500 at once, its message after the deadline
+    qa.config = qa.config.with_(llm_timeout=1.0)
+    a = qa.ask(Q)
+    assert a.mode == "extractive" and "answered HTTP 500" in a.notice
+
+
 def test_unreachable_server_falls_back(qa):
     port = free_port()  # nothing listens on it
     qa.config = qa.config.with_(llm_url=f"http://user:secret@127.0.0.1:{port}/v1")

@@ -83,7 +83,7 @@ class ChatClient:
         where = safe_url(endpoint(self.url))
         deadline = time.monotonic() + self.timeout
         limits = httpx.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT, self.timeout))
-        got_text = answered = False
+        got_text = answered = whole = False
         watch = _Watchdog(self.timeout)
         trace = {"trace": watch.trace}
         try:
@@ -96,7 +96,7 @@ class ChatClient:
             ):
                 answered = True
                 if resp.status_code >= 400:
-                    raise LLMError(
+                    raise _StatusError(
                         f"the server at {where} answered HTTP {resp.status_code}{_why(resp, deadline)}"
                     )
                 chunks = _bounded(resp.iter_bytes(), deadline, self.timeout)
@@ -107,9 +107,9 @@ class ChatClient:
                         yield text
                 else:  # JSON, also when a server ignores "stream": true
                     text = _message(b"".join(chunks))
-                    got_text = bool(text.strip())
+                    got_text = whole = bool(text.strip())  # a reply that parses is all there
                     yield text
-                if watch.fired:  # a stream cut at the deadline can end like one that is complete
+                if watch.fired and not whole:  # a stream cut at the deadline can end like a whole one
                     raise LLMError("cut at the deadline")
         except (LLMError, httpx.HTTPError) as exc:
             raise _failure(exc, where, self.timeout, cut=watch.fired, answered=answered) from None
@@ -117,11 +117,17 @@ class ChatClient:
             raise LLMError(f"the server at {where} sent an empty answer")
 
 
+class _StatusError(LLMError):
+    """The server answered with an HTTP error status."""
+
+
 def _failure(exc: Exception, where: str, timeout: float, cut: bool, answered: bool) -> LLMError:
     """The one-line LLMError for a failed request. One cut at its deadline says so, whatever the
     shut socket made of it (a connection error, a broken event, a short body)."""
     import httpx
 
+    if isinstance(exc, _StatusError):  # its status says more than a deadline hit reading its body
+        return exc
     if cut:
         what = "did not finish its answer" if answered else "did not answer"
         return LLMError(f"the server at {where} {what} within {timeout:g} s")
