@@ -19,7 +19,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,7 +102,12 @@ class ChatClient:
                 chunks = _bounded(resp.iter_bytes(), deadline, self.timeout)
                 ctype = resp.headers.get("content-type", "")
                 if stream and "text/event-stream" in ctype:
-                    for text in _sse(chunks):
+
+                    def finished() -> None:
+                        nonlocal whole
+                        whole = True
+
+                    for text in _sse(chunks, finished):
                         got_text = got_text or bool(text.strip())
                         yield text
                 else:  # JSON, also when a server ignores "stream": true
@@ -226,8 +231,9 @@ def _message(raw: bytes) -> str:
     return content
 
 
-def _sse(chunks: Iterator[bytes]) -> Iterator[str]:
-    """The text deltas of a server-sent event stream, up to `data: [DONE]` (or its end)."""
+def _sse(chunks: Iterator[bytes], done: Callable[[], None] = lambda: None) -> Iterator[str]:
+    """The text deltas of a server-sent event stream, up to `data: [DONE]` (then `done()` is called:
+    the stream is whole) or its end."""
     buffer = b""
     for chunk in chunks:
         buffer += chunk
@@ -235,6 +241,7 @@ def _sse(chunks: Iterator[bytes]) -> Iterator[str]:
             line, buffer = buffer.split(b"\n", 1)
             text = _event(line.decode("utf-8", errors="replace").strip())
             if text is None:
+                done()
                 return
             if text:
                 yield text
