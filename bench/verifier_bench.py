@@ -42,6 +42,7 @@ from pathlib import Path
 from bench.common import DATA, SQUAD_DEV
 from bench.fit_composer import split_articles
 from citeqa.chunk import split_sentences
+from citeqa.text import MONTHS as MONTH_NAMES
 from citeqa.verify import COVERAGE, Source, check, common_words, facts
 
 SUPPORTED_KINDS = ("gold", "qa")
@@ -111,7 +112,7 @@ _AUX = re.compile(
     r"\b(is|are|was|were|will|would|can|could|should|has|have|had|did|does|do|must|might)\b(?! not\b)"
 )
 _NOT = re.compile(r"\s(?:not|never)\b|n't\b")
-MONTHS = "January February March April May June July August September October November December".split()
+MONTHS = [m.capitalize() for m in MONTH_NAMES]
 _MONTH = re.compile(rf"\b({'|'.join(MONTHS)})\b")
 
 

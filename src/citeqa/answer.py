@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from citeqa import answer_model
-from citeqa.answer_direct import Choice, as_of_lead, choose, lead_in, propose, unread_later
+from citeqa.answer_direct import Choice, Proposal, as_of_lead, choose, lead_in, propose, unread_later
 from citeqa.config import ComposerSettings
 from citeqa.features import (
     SENTENCE_FEATURES,
@@ -165,30 +165,28 @@ def _compose(
         )
     cal = reader.calibration if reader is not None else None
     if reader is not None and cal is not None:
-        # Read the way the calibration was fitted (bench/fit_reader.py --read-sentences).
-        n_read = cal.read_sentences
-        proposals = propose(
-            asked,
-            reader,
-            candidates,
-            sents,
-            logits,
-            settings.passages_considered,
-            n_read,
-            X,
-            cal.spans_per_window,
-            {aid: m.text for aid, m in meta.items() if m.text},
-        )
+        texts = {aid: m.text for aid, m in meta.items() if m.text}
+
+        def read(
+            cands: Sequence[Candidate],
+            cand_sents: list[SentenceCandidate],
+            cand_logits: np.ndarray,
+            table: np.ndarray,
+            n: int,
+        ) -> list[Proposal]:
+            # the way the calibration was fitted (bench/fit_reader.py --read-sentences)
+            return propose(
+                asked, reader, cands, cand_sents, cand_logits, n, cal.read_sentences, table,
+                cal.spans_per_window, texts,
+            )  # fmt: skip
+
+        proposals = read(candidates, sents, logits, X, settings.passages_considered)
         published = {aid: m.published for aid, m in meta.items()}
         newest = when is not None and when.window is not None and when.window.newest
         choice = choose(proposals, cal, published, newest, asked)
         later = unread_later(choice, candidates, proposals, published, asked) if choice else []
         if later:  # read the story's later reports too, then choose again among all
-            more_sents, more_logits, more_x = score(asked, qvec, later, len(later), titles)
-            more = propose(
-                asked, reader, later, more_sents, more_logits, len(later), n_read, more_x,
-                cal.spans_per_window, {aid: m.text for aid, m in meta.items() if m.text},
-            )  # fmt: skip
+            more = read(later, *score(asked, qvec, later, len(later), titles), len(later))
             choice = choose([*proposals, *more], cal, published, newest, asked)
         if choice is None:
             return _abstain(question, hits, "the reader found no answer in the closest passages", query)

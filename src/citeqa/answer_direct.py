@@ -19,6 +19,7 @@ sentence holds a gold answer 0.873 instead of 0.852, cites the gold paragraph 0.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -31,7 +32,7 @@ from citeqa.features import SENTENCE_FEATURES, SentenceCandidate, answer_type, a
 from citeqa.reader import Calibration, Reader, Span
 from citeqa.retrieve import Candidate
 from citeqa.schema import Hit, Passage
-from citeqa.text import content_terms, squash
+from citeqa.text import MONTHS, WEEKDAYS, content_terms, squash
 from citeqa.verify import facts
 
 SPAN_FEATURES = (
@@ -283,10 +284,7 @@ def choose(
 # quake; none for "Hadrel resigned ..." and "Rinn resigned ..." asked "Who resigned?". A name their
 # passages share beyond the question's ("Morvel") says so too. Not fitted (no dated question set).
 SAME_STORY_WORDS = 2
-_CALENDAR = frozenset(
-    "january february march april may june july august september october november december monday "
-    "tuesday wednesday thursday friday saturday sunday".split()
-)
+_CALENDAR = frozenset(MONTHS + WEEKDAYS)
 
 
 def _same_story(a: Choice, b: Choice, asked: set[str]) -> bool:
@@ -297,14 +295,16 @@ def _same_story(a: Choice, b: Choice, asked: set[str]) -> bool:
     return bool((_names(a) & _names(b)) - asked - spans)
 
 
-def _names(c: Choice) -> set[str]:
+def _names(c: Choice) -> frozenset[str]:
     return passage_names(c.proposal.hit.passage.text)
 
 
-def passage_names(text: str) -> set[str]:
-    """The names in a passage (its place names, people, bodies), as content terms."""
+@functools.lru_cache(maxsize=1024)
+def passage_names(text: str) -> frozenset[str]:
+    """The names in a passage (its place names, people, bodies), as content terms. Cached: one
+    question compares each candidate's names with the chosen one's several times."""
     found = (tok for tok, _ in facts(text) if not any(ch.isdigit() for ch in tok))
-    return {t for tok in found if tok.lower() not in _CALENDAR for t in content_terms(tok)}
+    return frozenset(t for tok in found if tok.lower() not in _CALENDAR for t in content_terms(tok))
 
 
 def _updates(c: Choice, best: Choice, likely: float, asked: set[str]) -> bool:

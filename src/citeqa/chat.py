@@ -35,7 +35,7 @@ from citeqa.chat_markdown import conversation_markdown
 from citeqa.config import Config
 from citeqa.llm import uses_llm
 from citeqa.schema import Answer
-from citeqa.text import STOPWORDS, content_terms, squash, words
+from citeqa.text import MONTHS, STOPWORDS, WEEKDAYS, content_terms, squash, words
 
 
 class Asker(Protocol):
@@ -67,13 +67,12 @@ _AFTER_THAT = _BE | frozenset("happen happened mean means cost costs take took l
 _PREPOSITIONS = frozenset("about after before of for with to from by than like on at in".split())
 _TIME_NOUNS = frozenset("year week month season day time morning evening night weekend".split())
 # Capitalised, but no subject of their own: question and function words, weekdays ("May" is a month).
-_NOT_NAMES = (STOPWORDS - {"may"}) | frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday tell give list name describe explain "
-    "please".split()
+_NOT_NAMES = (
+    (STOPWORDS - {"may"})
+    | frozenset(WEEKDAYS)
+    | frozenset("tell give list name describe explain please".split())
 )
-_CALENDAR = frozenset(
-    "january february march april may june july august september october november december".split()
-)
+_CALENDAR = frozenset(MONTHS)
 _NAME = re.compile(r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*")
 _POSSESSIVE = re.compile(r"['’]s?$")
 
@@ -313,19 +312,15 @@ class ChatSession:
         writes = uses_llm(self.assistant.config, scope.get("llm"))
         plain = {**scope, "llm": False, "on_text": None} if writes else scope
         alone = self.assistant.ask(question, top_k=top_k, **plain)
-        followed: Answer | None = None
-        if set(_cited(alone)) & set(prev.articles):  # on its own it lands where the conversation is
-            follow = True
-        elif alone.abstained:
+        # on its own it lands where the conversation is: a follow-up, answered as asked
+        answer, follow, as_follow_up = alone, bool(set(_cited(alone)) & set(prev.articles)), False
+        if alone.abstained and not follow:
             followed = self._follow(question, prev, top_k, plain)
-            follow = not followed.abstained and _holds(followed, _name_words(question))
-            if not follow:
-                followed = None
-        else:
-            follow = False
+            if not followed.abstained and _holds(followed, _name_words(question)):
+                answer, follow, as_follow_up = followed, True, True
         if not writes:
-            return followed or alone, follow
-        if followed is not None:
+            return answer, follow
+        if as_follow_up:
             return self._follow(question, prev, top_k, scope), True
         return self.assistant.ask(question, top_k=top_k, **scope), follow
 

@@ -30,13 +30,14 @@ import re
 import time
 from typing import NamedTuple
 
+from citeqa.text import MONTHS
+
 # the zone tables are read from here too (README: citeqa.dates.ZONES)
 from citeqa.zones import AMBIGUOUS_ZONES as AMBIGUOUS_ZONES
 from citeqa.zones import ZONES as ZONES
 from citeqa.zones import offset, zone_at
 
 _UTC = dt.timezone.utc
-_MONTHS = "january february march april may june july august september october november december".split()  # noqa: SIM905
 # An ISO 8601 date and time ("2024-03-05T14:30", ":00", ".123", then "Z" or an offset); also with a
 # space for the "T", as feeds and front matter often write it.
 _ISO_TIME = re.compile(
@@ -311,9 +312,7 @@ def _day_of(m: re.Match[str], order: str) -> str:
     y, mo, d = (m[order.index(c) + 1] for c in "ymd")
     # "Apr", "Sept." and "April" are all prefixes of a month name; "Palms" is not.
     month = (
-        int(mo)
-        if mo.isdigit()
-        else next((i for i, n in enumerate(_MONTHS, 1) if n.startswith(mo.lower())), 0)
+        int(mo) if mo.isdigit() else next((i for i, n in enumerate(MONTHS, 1) if n.startswith(mo.lower())), 0)
     )
     try:
         return dt.date(int(y), month, int(d)).isoformat()

@@ -60,13 +60,12 @@ _NOT = rf"(?:do|does|did)\s*(?:not|n['’]t)\s+(?:\w+ly\s+)?{_SAY}\b"
 # right after "the passages" ("The passages say the drills are not in Kars" is an answer)
 _HAVE_NO = rf"(?:contain|provide|give|offer|include|hold|make)s?\s+no\s+(?:{_NOTHING_WORDS})\b"
 _DENY = rf"(?:{_NOT}|{_HAVE_NO}|say\s+nothing\b)"
-_NOTHING = _NOTHING_WORDS  # "no information in the passages"
 _NO_ANSWER = re.compile(
     "|".join(
         (
             rf"{_THE_PASSAGES}(?:\s+(?:provided|given|above|here|\w+ly))?\s+{_DENY}",
             rf"\b(?:none|neither)\s+of\s+{_THE_PASSAGES}",
-            rf"\bno\s+(?:{_NOTHING})\b.{{0,200}}?\b(?:in|from)\s+{_THE_PASSAGES}",
+            rf"\bno\s+(?:{_NOTHING_WORDS})\b.{{0,200}}?\b(?:in|from)\s+{_THE_PASSAGES}",
             rf"\bnot\s+(?:\w+\s+)?(?:in|by|from)\s+{_THE_PASSAGES}",
             r"^(?:sorry,?\s+)?I\s+(?:cannot|can['’]t|can\s+not|could\s*(?:not|n['’]t)|am\s+unable\s+to|do\s*(?:not|n['’]t)\s+know)\b",
         )

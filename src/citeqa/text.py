@@ -15,6 +15,12 @@ import re
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
+# The calendar's words, lower case, in order (dates read them; names and time words leave them out).
+MONTHS = tuple(
+    "january february march april may june july august september october november december".split()
+)
+WEEKDAYS = tuple("monday tuesday wednesday thursday friday saturday sunday".split())
+
 # Function words that carry no evidence that a sentence answers a question.
 STOPWORDS = frozenset(
     [

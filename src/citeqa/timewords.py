@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from citeqa.text import MONTHS
+
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10, "a": 1}
 _N = r"(\d{1,3}|one|two|three|four|five|six|seven|ten|a)"
 
@@ -43,9 +45,8 @@ _FIXED = (
     "last month|this year|last year|recently|lately|in recent days|these days"
 )
 _NEWEST = "latest|newest|most recent|most recently|currently|current|right now|now|so far|to date"
-_MONTHS = "january february march april may june july august september october november december".split()
 _PATTERN = re.compile(
-    rf"\b(?:in\s+(?P<month>{'|'.join(_MONTHS)})(?:\s+(?P<year>\d{{4}}))?"
+    rf"\b(?:in\s+(?P<month>{'|'.join(MONTHS)})(?:\s+(?P<year>\d{{4}}))?"
     rf"|(?P<fixed>{_FIXED})"
     rf"|(?:the )?(?:past|last) (?P<n>{_N}) (?P<unit>day|week|month|year)s?"
     rf"|(?P<ago_n>{_N}) (?P<ago_unit>day|week|month|year)s? ago"
@@ -88,7 +89,7 @@ def _fixed(phrase: str, as_of: dt.date) -> tuple[dt.date, dt.date, bool]:
 def _month_window(month: str, year: str | None, as_of: dt.date, phrase: str) -> TimeWindow:
     """ "in November" (the latest November up to as_of; "in November 2023" that one) as its days,
     ending at as_of when it is the month asked as of."""
-    n = _MONTHS.index(month) + 1
+    n = MONTHS.index(month) + 1
     y = int(year) if year else (as_of.year if n <= as_of.month else as_of.year - 1)
     start = dt.date(y, n, 1)
     end = (dt.date(y + n // 12, n % 12 + 1, 1)) - dt.timedelta(days=1)

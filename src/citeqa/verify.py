@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from citeqa.schema import Span
-from citeqa.text import STOPWORDS, content_terms, stem, words
+from citeqa.text import STOPWORDS, WEEKDAYS, content_terms, stem, words
 
 # Coverage at or above which a window supports a sentence. Chosen with `python -m
 # bench.verifier_bench --fit` on SQuADShifts new_wiki and SQuAD dev half A (never half B).
@@ -61,9 +61,7 @@ _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _VAGUE_NUMBERS = frozenset({"zero", "one", "hundred", "thousand", "dozen"})
 # Capitalised but not names: the words any sentence may start a clause with, and weekdays (dates
 # are checked through their numbers and months).
-_NOT_NAMES = STOPWORDS | frozenset(
-    "i monday tuesday wednesday thursday friday saturday sunday mr mrs ms dr however yes".split()
-)
+_NOT_NAMES = STOPWORDS | frozenset(WEEKDAYS) | frozenset("i mr mrs ms dr however yes".split())
 # Words a model opens a sentence with that a news corpus rarely writes in lower case mid-sentence.
 _OPENERS = frozenset(
     "furthermore moreover nevertheless nonetheless likewise reportedly firstly secondly thirdly lastly "
@@ -236,31 +234,25 @@ def _date_words(published: str) -> str:
 NEGATION_REACH = 3
 
 
-def negated_terms(text: str) -> set[str]:
-    """The content terms a "not" (never, no, n't, cannot) reaches in `text`: "will not be held in
-    Kars" -> {"held"}; what a negation elsewhere in a passage says about other things is left out."""
+def _negations(text: str) -> tuple[bool, set[str]]:
+    """(whether `text` says "not" in some form, the content terms its negations reach: "will not be
+    held in Kars" -> {"held"}; what a negation elsewhere in a passage says of other things is left
+    out)."""
     toks = words(_NUMBER_SIGN.sub("number ", text))
-    out: set[str] = set()
-    for i, w in enumerate(toks):
-        if w in _NEGATIONS or w.endswith("n't"):
-            out |= set(content_terms(" ".join(toks[i + 1 : i + 1 + NEGATION_REACH])))
-    return out
+    at = [i for i, w in enumerate(toks) if w in _NEGATIONS or w.endswith("n't")]
+    reached = {t for i in at for t in content_terms(" ".join(toks[i + 1 : i + 1 + NEGATION_REACH]))}
+    return bool(at), reached
 
 
 def negation_differs(sentence: str, window: str) -> bool:
     """Whether the sentence negates what its window says, or the reverse: a term one of them
     negates is a term of the other that it doesn't negate; or the sentence negates something and
     its window negates nothing ("will not take place in Kars" against "to be held in Kars")."""
-    s_terms, w_terms = set(content_terms(sentence)), set(content_terms(window))
-    s_neg, w_neg = negated_terms(sentence), negated_terms(window)
-    if negated(sentence) and not negated(window):
+    (s_any, s_neg), (w_any, w_neg) = _negations(sentence), _negations(window)
+    if s_any and not w_any:
         return True
+    s_terms, w_terms = set(content_terms(sentence)), set(content_terms(window))
     return bool((s_neg & w_terms) - w_neg or (w_neg & s_terms) - s_neg)
-
-
-def negated(text: str) -> bool:
-    """Whether the text says "not" in some form."""
-    return any(w in _NEGATIONS or w.endswith("n't") for w in words(_NUMBER_SIGN.sub("number ", text)))
 
 
 _NUMBER_SIGN = re.compile(r"\bNo\.\s*|\bno\s+(?=\d)", re.IGNORECASE)  # "No. 10", "no 7": not a "no"

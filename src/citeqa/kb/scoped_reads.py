@@ -28,8 +28,13 @@ class ScopedReads:
         dates compare: on the article's own calendar day; undated articles are outside a since/until
         range and inside any as_of). An article id or a source the knowledge base doesn't have is
         an InputError (a typo would otherwise read as "the articles don't say")."""
-        self._check_known("id", scope.articles, "article with id", "`citeqa list` shows the ids")
-        self._check_known("source", scope.sources, "article from source", "")
+        if ids := self._unknown("id", scope.articles):
+            raise InputError(
+                f"no article with id {_listed(ids)} in this knowledge base; `citeqa list` shows the ids"
+            )
+        if sources := self._unknown("source", scope.sources):
+            hint = self._sources_hint(sources)
+            raise InputError(f"no article from source {_listed(sources)} in this knowledge base; {hint}")
         where, args = [], []
         if scope.articles:
             where.append("a.id IN (SELECT value FROM json_each(?))")
@@ -73,16 +78,14 @@ class ScopedReads:
             value = row.fetchone()[0]
         return value or ""
 
-    def _check_known(self, column: str, values: Sequence[str], what: str, hint: str) -> None:
+    def _unknown(self, column: str, values: Sequence[str]) -> list[str]:
+        """The `values` no article has in `column` ("id" or "source")."""
         if not values:
-            return
+            return []
         sql = f"SELECT DISTINCT {column} FROM articles WHERE {column} IN (SELECT value FROM json_each(?))"
         with self.guard():
             known = {r[0] for r in self._conn.execute(sql, (json.dumps(list(values)),))}
-        missing = [v for v in values if v not in known]
-        if missing:
-            why = hint or self._sources_hint(missing)
-            raise InputError(f"no {what} {', '.join(map(repr, missing))} in this knowledge base; {why}")
+        return [v for v in values if v not in known]
 
     def _sources_hint(self, missing: Sequence[str]) -> str:
         """The sources there are (names must match exactly), the one meant first when only case differs."""
@@ -94,3 +97,7 @@ class ScopedReads:
         shown = ", ".join(map(repr, names[:SOURCES_SHOWN])) + (", ..." if len(names) > SOURCES_SHOWN else "")
         lead = f"did you mean {', '.join(map(repr, meant))}? " if meant else ""
         return f"{lead}its sources are {shown}" if names else "no article in it names a source"
+
+
+def _listed(values: Sequence[str]) -> str:
+    return ", ".join(map(repr, values))

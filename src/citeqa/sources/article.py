@@ -14,7 +14,7 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping
 
-from citeqa.dates import DateNote, iso_published, read_published
+from citeqa.dates import DateNote, Reading, iso_published, read_published
 from citeqa.errors import InputError
 from citeqa.schema import Article, Skipped
 
@@ -75,9 +75,13 @@ def published_of(value: object, where: str) -> str:
     """The stored form of a source's date (citeqa.dates); a date that is there but can't be read, or
     only in part (a time zone it does not know), gives what could be read and a `DateNote` naming
     `where`, never an error."""
-    reading = read_published(value)
+    return noted(read_published(value), where, stacklevel=4)
+
+
+def noted(reading: Reading, where: str, stacklevel: int = 3) -> str:
+    """A date's stored form, its problem (if any) warned as a `DateNote` naming `where`."""
     if reading.problem:
-        warnings.warn(DateNote(where, reading.value, reading.problem), stacklevel=3)
+        warnings.warn(DateNote(where, reading.value, reading.problem), stacklevel=stacklevel)
     return reading.stored
 
 

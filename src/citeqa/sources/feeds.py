@@ -14,10 +14,10 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 
-from citeqa.dates import iso_published
+from citeqa.dates import iso_published, read_published
 from citeqa.errors import InputError
 from citeqa.schema import Article, Skipped
-from citeqa.sources.article import Item, build_article, meta_str, published_of, sha, slug, url_id
+from citeqa.sources.article import Item, build_article, meta_str, noted, sha, slug, url_id
 from citeqa.sources.html import fragment_text
 
 # The root element, after the XML declaration, comments, processing instructions and a DOCTYPE.
@@ -111,7 +111,8 @@ def _entry_date(entry: Mapping[str, object], path: str, n: int) -> str:
     neither can read is noted (`DateNote`) and left out, as is a time zone the first can't read."""
     for key in ("published", "updated", "created"):
         if raw := meta_str(entry.get(key)):
-            if not iso_published(raw) and (parsed := iso_published(entry.get(f"{key}_parsed"))):
+            reading = read_published(raw)
+            if not reading.stored and (parsed := iso_published(entry.get(f"{key}_parsed"))):
                 return parsed
-            return published_of(raw, f"{path} entry {n}")
+            return noted(reading, f"{path} entry {n}")
     return ""
